@@ -1,0 +1,95 @@
+"""A scripted OpenAI-compatible chat endpoint on 127.0.0.1, for tests that need
+exact, repeatable model behaviour (bad answers, delays) without a model."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    content: str = "{}"
+    status: int = 200
+    delay_s: float = 0.0
+    finish_reason: str = "stop"
+    prompt_tokens: int = 10
+    completion_tokens: int = 5
+
+
+@dataclass
+class StubServer:
+    script: Callable[[dict[str, Any]], Reply]
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    base_url: str = ""
+    started: list[float] = field(default_factory=list)
+
+
+def completion(reply: Reply, model: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": reply.finish_reason,
+                "message": {"role": "assistant", "content": reply.content},
+            }
+        ],
+        "usage": {
+            "prompt_tokens": reply.prompt_tokens,
+            "completion_tokens": reply.completion_tokens,
+            "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+        },
+    }
+
+
+@contextmanager
+def stub_server(script: Callable[[dict[str, Any]], Reply]) -> Iterator[StubServer]:
+    stub = StubServer(script)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            stub.requests.append(body)
+            stub.started.append(time.perf_counter())
+            reply = stub.script(body)
+            time.sleep(reply.delay_s)
+            payload = json.dumps(completion(reply, body.get("model", "stub"))).encode()
+            self.send_response(reply.status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    stub.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield stub
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def always(*replies: Reply) -> Callable[[dict[str, Any]], Reply]:
+    """A script that plays ``replies`` in order, repeating the last one."""
+    played = iter(replies)
+    last = replies[-1]
+
+    def script(_: dict[str, Any]) -> Reply:
+        return next(played, last)
+
+    return script
