@@ -14,27 +14,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from datetime import datetime, time, timedelta
 from typing import Literal
-from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from .core import (
-    DEFAULT_THRESHOLD,
-    LLM,
-    CallRecord,
-    Clock,
-    Confident,
-    Percent,
-    Rejection,
-    Trace,
-    Usage,
-    confidence_gate,
-    resolve_day,
-    system_clock,
-    today_line,
+from .calendar import (
+    DayPhrase,
+    EventDetails,
+    Minutes,
+    People,
+    StartTime,
+    Title,
+    calendar_link,
+    resolve_start,
 )
+from .clock import Clock, system_clock, today_line
+from .core import LLM
+from .gate import DEFAULT_THRESHOLD, Confident, Percent, Rejection, confidence_gate
+from .usage import CallRecord, Trace, Usage
 
 logger = logging.getLogger("patterns.chain")
 
@@ -56,38 +53,22 @@ class EventExtraction(Confident):
 
 
 class DetailsAnswer(BaseModel):
-    # What the model answers for step 2. It copies the day as written and code
-    # resolves it against the clock: small models get date arithmetic wrong.
-    model_config = ConfigDict(use_attribute_docstrings=True)
-
-    name: str
-    """A short title for the event, 2 to 5 words."""
-    day: str
-    """The day exactly as the message says it ('next Tuesday', 'tomorrow', 'December 3')."""
-    start_time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
-    """Start time on a 24-hour clock, HH:MM (2pm is 14:00); 09:00 if the message gives none."""
-    duration_minutes: int = Field(gt=0, le=24 * 60)
-    """Length in minutes; 60 if the message does not say."""
-    participants: list[str]
-    """Names of the people the message invites; an empty list if it names nobody."""
+    # The model copies the day as written; code resolves it against the clock.
+    name: Title
+    day: DayPhrase
+    start_time: StartTime = Field(description="Start, 24-hour HH:MM (2pm is 14:00); 09:00 if none.")
+    duration_minutes: Minutes = Field(
+        description="Length in minutes; 60 if the message does not say."
+    )
+    participants: People
 
     @field_validator("day")
     @classmethod
     def _known_day(cls, day: str, info: ValidationInfo) -> str:
         today = (info.context or {}).get("today")
-        if today is not None and resolve_day(day, today) is None:
-            raise ValueError(f"cannot tell which date {day!r} is; write it as YYYY-MM-DD")
+        if today is not None:
+            resolve_start(day, "00:00", today)  # raises the error the model will read
         return day
-
-
-class EventDetails(BaseModel):
-    """The event, with its start resolved to a date and time."""
-
-    name: str
-    start: datetime
-    day_as_written: str
-    duration_minutes: int
-    participants: list[str]
 
 
 class Confirmation(BaseModel):
@@ -145,12 +126,9 @@ async def parse_event_details(llm: LLM, text: str, clock: Clock, trace: Trace) -
         trace=trace,
         context={"today": today},
     )
-    day = resolve_day(answer.day, today)
-    assert day is not None  # the validator above has checked it
     return EventDetails(
         name=answer.name,
-        start=datetime.combine(day, time.fromisoformat(answer.start_time)),
-        day_as_written=answer.day,
+        start=resolve_start(answer.day, answer.start_time, today),
         duration_minutes=answer.duration_minutes,
         participants=answer.participants,
     )
@@ -164,16 +142,6 @@ async def generate_confirmation(llm: LLM, details: EventDetails, trace: Trace) -
         step="confirm",
         trace=trace,
     )
-
-
-def calendar_link(details: EventDetails) -> str:
-    """A link that opens the event in Google Calendar, prefilled."""
-    end = details.start + timedelta(minutes=details.duration_minutes)
-    dates = f"{details.start:%Y%m%dT%H%M%S}/{end:%Y%m%dT%H%M%S}"
-    query = {"action": "TEMPLATE", "text": details.name, "dates": dates}
-    if details.participants:
-        query["details"] = "With " + ", ".join(details.participants)
-    return "https://calendar.google.com/calendar/render?" + urlencode(query)
 
 
 # --- The chain --------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""The core every pattern shares: a typed LLM call, usage accounting, a clock, the gate rule.
+"""The typed LLM call every pattern shares.
 
 ``LLM.parse`` (sync) and ``LLM.aparse`` (async) send a system message and the
 user's text to any OpenAI-compatible endpoint and return a validated Pydantic
 model. An answer that is not valid JSON, or fails validation, goes back to the
 model with the error, a bounded number of times; then ``StructuredOutputError``
-carries every attempt.
+carries every attempt. ``call_tool``/``acall_tool`` do the same for a typed
+tool's arguments, then run the tool. Each call is filed, with its usage, in the
+run's ``Trace``.
 
 Configuration comes from arguments, or from the environment:
 
@@ -15,6 +17,7 @@ Configuration comes from arguments, or from the environment:
                             need none)
 ``PATTERNS_MODEL``          model name (default: the embedded model's name)
 ``PATTERNS_STRUCTURED_MODE`` ``json_schema`` (default), ``json_object`` or ``prompt``
+``PATTERNS_TOOL_MODE``      ``native`` (default) or ``emulated`` (structured output)
 =========================== =====================================================
 """
 
@@ -25,14 +28,12 @@ import logging
 import os
 import time
 from collections.abc import Callable, Generator
-from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeAlias, TypeVar, cast
 
 from openai import AsyncOpenAI, OpenAI
-from openai.types.chat import ChatCompletion
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
+from openai.types.chat import ChatCompletion, ChatCompletionMessage
+from pydantic import BaseModel, ValidationError
 
 from .errors import (
     Attempt,
@@ -40,187 +41,22 @@ from .errors import (
     InputError,
     ModelResponseError,
     StructuredOutputError,
-    TokenBudgetExceeded,
 )
+from .tools import Tool, ToolCall, ToolRetry
+from .usage import CallRecord, Trace, Usage
 
 logger = logging.getLogger("patterns.core")
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
+Dialogue: TypeAlias = Generator[dict[str, Any], ChatCompletion, R]
 
 StructuredMode = Literal["json_schema", "json_object", "prompt"]
 STRUCTURED_MODES: tuple[StructuredMode, ...] = ("json_schema", "json_object", "prompt")
 
+ToolMode = Literal["native", "emulated"]
+
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
-DEFAULT_THRESHOLD = 0.7
-
-
-# --- Usage accounting -------------------------------------------------------------------
-
-
-class Usage(BaseModel):
-    """Tokens, requests and time spent; usages add up (``a + b``)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    requests: int = 0
-    """HTTP requests sent, validation retries included."""
-    retries: int = 0
-    """Requests that were validation retries."""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    latency_s: float = 0.0
-    """Wall time spent waiting for the endpoint."""
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            requests=self.requests + other.requests,
-            retries=self.retries + other.retries,
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-            latency_s=self.latency_s + other.latency_s,
-        )
-
-
-class CallRecord(BaseModel):
-    """One typed call of a run: which step, which model, what it cost."""
-
-    step: str
-    model: str
-    usage: Usage
-
-
-@dataclass
-class Trace:
-    """Collects the calls of one pattern run; ``usage`` is their total.
-
-    ``token_budget`` caps the run: once the total reaches it, the next request
-    raises ``TokenBudgetExceeded`` instead of being sent.
-    """
-
-    token_budget: int | None = None
-    calls: list[CallRecord] = field(default_factory=list)
-
-    @property
-    def usage(self) -> Usage:
-        return sum((c.usage for c in self.calls), Usage())
-
-    def check_budget(self, pending: Usage) -> None:
-        used = (self.usage + pending).total_tokens
-        if self.token_budget is not None and used >= self.token_budget:
-            raise TokenBudgetExceeded(
-                f"this run has used {used} tokens of its budget of {self.token_budget}; "
-                "raise token_budget or shorten the prompts"
-            )
-
-
-# --- Clock ------------------------------------------------------------------------------
-
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    return datetime.now().astimezone()
-
-
-def fixed_clock(at: datetime | str) -> Clock:
-    """A clock that always says ``at``: makes prompts that mention today reproducible."""
-    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
-    return lambda: moment
-
-
-def today_line(clock: Clock) -> str:
-    """The sentence prompts use to say what day it is, from the injected clock."""
-    return f"Today is {_day(clock().date())}."
-
-
-def _day(d: date) -> str:
-    return f"{d:%A} {d.isoformat()}"
-
-
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_RELATIVE = {"today": 0, "tonight": 0, "tomorrow": 1, "day after tomorrow": 2}
-_FILLERS = ("on ", "this ", "next ", "coming ", "the ")
-
-
-def resolve_day(phrase: str, today: date) -> date | None:
-    """The date a day phrase means, counted from ``today``; None if it cannot tell.
-
-    Understands ISO dates, "today"/"tomorrow"/"day after tomorrow", weekdays
-    ("Friday", "on Friday", "next Tuesday": the first such day after today),
-    "in N days" and month-day forms ("December 3", "3 Dec", "Dec 3rd").
-    """
-    text = " ".join(phrase.lower().replace(",", " ").split())
-    with suppress(ValueError):
-        return date.fromisoformat(text)
-    if text.startswith("in ") and text.endswith((" days", " day")) and text.split()[1].isdigit():
-        return today + timedelta(days=int(text.split()[1]))
-    while text.startswith(_FILLERS):
-        text = text.split(" ", 1)[1]
-    if text in _RELATIVE:
-        return today + timedelta(days=_RELATIVE[text])
-    if text in WEEKDAYS:
-        ahead = (WEEKDAYS.index(text) - today.weekday() - 1) % 7 + 1
-        return today + timedelta(days=ahead)
-    return _month_day(text, today)
-
-
-def _month_day(text: str, today: date) -> date | None:
-    words = " ".join(w.rstrip("stndrh") if w[:1].isdigit() else w for w in text.split())
-    for fmt in ("%B %d", "%d %B", "%b %d", "%d %b"):
-        with suppress(ValueError):
-            parsed = datetime.strptime(f"{words} {today.year}", f"{fmt} %Y").date()
-            return parsed if parsed >= today else parsed.replace(year=today.year + 1)
-    return None
-
-
-# --- Confidence and the gate rule ---------------------------------------------------------
-
-
-Percent = Annotated[int, Field(ge=0, le=100)]
-"""A confidence as the model answers it: small models answer a 0..100 integer far
-more reliably than a 0..1 float (29/30 valid answers against 14/30, measured)."""
-
-
-class Confident(BaseModel):
-    """Mixin for answers with a ``confidence_percent: Percent`` field (declare it last,
-    so the model states its answer before how sure it is); adds ``confidence`` in 0..1."""
-
-    if TYPE_CHECKING:
-        confidence_percent: int
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def confidence(self) -> float:
-        return self.confidence_percent / 100
-
-
-RejectionReason = Literal["not_calendar_event", "low_confidence", "unsupported_request", "unsafe"]
-
-
-class Rejection(BaseModel):
-    """Why a gate stopped a run."""
-
-    reason: RejectionReason
-    detail: str
-
-
-def passes(confidence: float, threshold: float) -> bool:
-    """The one gate rule every pattern uses: a confidence at the threshold passes."""
-    return confidence >= threshold
-
-
-def confidence_gate(confidence: float, threshold: float) -> Rejection | None:
-    if passes(confidence, threshold):
-        return None
-    return Rejection(
-        reason="low_confidence",
-        detail=f"confidence {confidence:.2f} is below the threshold {threshold:.2f}",
-    )
 
 
 # --- The typed call ---------------------------------------------------------------------
@@ -238,6 +74,7 @@ class LLM:
     client: OpenAI | None = None
     aclient: AsyncOpenAI | None = None
     mode: StructuredMode = "json_schema"
+    tool_mode: ToolMode = "native"
     temperature: float = 0.0
     max_tokens: int = 1024
     validation_retries: int = 2
@@ -254,6 +91,7 @@ class LLM:
         api_key: str | None = None,
         model: str | None = None,
         mode: StructuredMode | None = None,
+        tool_mode: ToolMode | None = None,
         max_retries: int = 2,
         timeout: float = 120.0,
         **settings: Any,
@@ -276,6 +114,11 @@ class LLM:
             raise ConfigurationError(
                 f"PATTERNS_STRUCTURED_MODE={chosen_mode!r}; expected one of {STRUCTURED_MODES}"
             )
+        chosen_tools = tool_mode or _env("PATTERNS_TOOL_MODE") or "native"
+        if chosen_tools not in ("native", "emulated"):
+            raise ConfigurationError(
+                f"PATTERNS_TOOL_MODE={chosen_tools!r}; expected 'native' or 'emulated'"
+            )
         key = api_key or "not-needed"  # local servers ignore the key, the SDK wants one
         common: dict[str, Any] = {
             "base_url": base_url,
@@ -288,6 +131,7 @@ class LLM:
             client=OpenAI(**common),
             aclient=AsyncOpenAI(**common),
             mode=chosen_mode,
+            tool_mode=cast(ToolMode, chosen_tools),
             **settings,
         )
 
@@ -313,20 +157,8 @@ class LLM:
         context: dict[str, Any] | None = None,
     ) -> T:
         """Ask for one ``output_type``; the sync twin of ``aparse``."""
-        if self.client is None:
-            raise ConfigurationError("this LLM has no sync client; use LLM.from_env()")
-        conversation = self._conversation(output_type, system, user, step, context)
-        meter = _Meter(trace if trace is not None else Trace(), step, self.model)
-        request = next(conversation)
-        try:
-            while True:
-                started = meter.before()
-                completion = self.client.chat.completions.create(**request)
-                request = conversation.send(meter.after(completion, started))
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        finally:
-            meter.close()
+        dialogue = self._structured(output_type, system, user, step, context)
+        return self._run(dialogue, step, trace)
 
     async def aparse(
         self,
@@ -344,66 +176,169 @@ class LLM:
         context): a validator that rejects an answer sends its message back to the
         model like any other validation error.
         """
-        if self.aclient is None:
-            raise ConfigurationError("this LLM has no async client; use LLM.from_env()")
-        conversation = self._conversation(output_type, system, user, step, context)
+        dialogue = self._structured(output_type, system, user, step, context)
+        return await self._arun(dialogue, step, trace)
+
+    def call_tool(
+        self, tool: Tool, *, system: str, user: str, step: str, trace: Trace | None = None
+    ) -> ToolCall:
+        """Have the model call ``tool``; the sync twin of ``acall_tool``."""
+        return self._run(self._tool_dialogue(tool, system, user, step), step, trace)
+
+    async def acall_tool(
+        self, tool: Tool, *, system: str, user: str, step: str, trace: Trace | None = None
+    ) -> ToolCall:
+        """Have the model fill in ``tool``'s arguments, validate them, run the tool.
+
+        ``tool_mode="native"`` uses the API's tool calls (``tool_choice`` names the
+        tool: small local models do not call tools on their own); ``"emulated"``
+        asks for the arguments as structured output, for endpoints without tools.
+        """
+        return await self._arun(self._tool_dialogue(tool, system, user, step), step, trace)
+
+    # --- How a call runs: one retry loop, two drivers ------------------------------------
+
+    def _run(self, dialogue: Dialogue[R], step: str, trace: Trace | None) -> R:
+        if self.client is None:
+            raise ConfigurationError("this LLM has no sync client; use LLM.from_env()")
         meter = _Meter(trace if trace is not None else Trace(), step, self.model)
-        request = next(conversation)
         try:
+            request = next(dialogue)
             while True:
                 started = meter.before()
-                completion = await self.aclient.chat.completions.create(**request)
-                request = conversation.send(meter.after(completion, started))
+                completion = self.client.chat.completions.create(**request)
+                request = dialogue.send(meter.after(completion, started))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
         finally:
             meter.close()
 
-    def _conversation(
+    async def _arun(self, dialogue: Dialogue[R], step: str, trace: Trace | None) -> R:
+        if self.aclient is None:
+            raise ConfigurationError("this LLM has no async client; use LLM.from_env()")
+        meter = _Meter(trace if trace is not None else Trace(), step, self.model)
+        try:
+            request = next(dialogue)
+            while True:
+                started = meter.before()
+                completion = await self.aclient.chat.completions.create(**request)
+                request = dialogue.send(meter.after(completion, started))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        finally:
+            meter.close()
+
+    def _dialogue(
+        self,
+        *,
+        system: str,
+        user: str,
+        step: str,
+        label: str,
+        shape: dict[str, Any],
+        interpret: Callable[[ChatCompletion], R],
+    ) -> Dialogue[R]:
+        """The retry loop, written once: yields requests, receives completions.
+
+        ``interpret`` turns a completion into the result or raises ``_Invalid``,
+        whose messages go back to the model for the next attempt.
+        """
+        _check_input(user, self.max_input_chars)
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
+        ]
+        attempts: list[Attempt] = []
+        for attempt in range(self.validation_retries + 1):
+            temperature = min(1.0, self.temperature + attempt * self.retry_temperature_step)
+            completion = yield {
+                "model": self.model,
+                "messages": list(messages),
+                "temperature": round(temperature, 2),
+                "max_tokens": self.max_tokens,
+                **shape,
+            }
+            try:
+                return interpret(completion)
+            except _Invalid as invalid:
+                attempts.append(Attempt(text=invalid.text, error=invalid.problem))
+                messages += invalid.reply
+                last = attempt == self.validation_retries
+                logger.info(
+                    "step %s: invalid answer (%s), %s",
+                    step,
+                    invalid.problem,
+                    "giving up" if last else "retrying",
+                )
+        raise StructuredOutputError(step, label, attempts)
+
+    def _structured(
         self,
         output_type: type[T],
         system: str,
         user: str,
         step: str,
         context: dict[str, Any] | None,
-    ) -> Generator[dict[str, Any], ChatCompletion, T]:
-        """The retry loop, written once: yields requests, receives completions.
-
-        ``parse`` and ``aparse`` only differ in how they send a request.
-        """
-        _check_input(user, self.max_input_chars)
+    ) -> Dialogue[T]:
         schema = output_type.model_json_schema()
-        messages: list[dict[str, str]] = [
-            {"role": "system", "content": self._instructions(system, schema)},
-            {"role": "user", "content": user},
-        ]
-        attempts: list[Attempt] = []
-        for attempt in range(self.validation_retries + 1):
-            completion = yield self._request(messages, output_type.__name__, schema, attempt)
+
+        def interpret(completion: ChatCompletion) -> T:
             text = _answer_text(completion)
-            logger.debug("step %s attempt %d raw answer: %s", step, attempt, text)
+            logger.debug("step %s raw answer: %s", step, text)
             try:
                 return output_type.model_validate_json(_json_part(text), context=context)
             except ValidationError as error:
+                raise _Invalid.answer(text, _describe(error, completion)) from error
+
+        return self._dialogue(
+            system=self._instructions(system, schema),
+            user=user,
+            step=step,
+            label=output_type.__name__,
+            shape=self._response_format(output_type.__name__, schema),
+            interpret=interpret,
+        )
+
+    def _tool_dialogue(self, tool: Tool, system: str, user: str, step: str) -> Dialogue[ToolCall]:
+        def run(arguments: str, completion: ChatCompletion) -> ToolCall:
+            try:
+                return tool.run(arguments)
+            except ValidationError as error:
                 problem = _describe(error, completion)
-            attempts.append(Attempt(text=text, error=problem))
-            logger.info(
-                "step %s: invalid answer (%s), %s",
-                step,
-                problem,
-                "retrying" if attempt < self.validation_retries else "giving up",
+            except ToolRetry as retry:
+                problem = str(retry)
+            raise _Invalid.tool_call(completion, problem, native=self.tool_mode == "native")
+
+        def native(completion: ChatCompletion) -> ToolCall:
+            calls = _message(completion).tool_calls or []
+            call = next((c for c in calls if c.type == "function"), None)
+            if call is None or call.function.name != tool.name:
+                raise _Invalid.answer(
+                    _message(completion).content or "", f"the answer is not a call of {tool.name}"
+                )
+            logger.debug("step %s tool call: %s", step, call.function.arguments)
+            return run(call.function.arguments, completion)
+
+        def emulated(completion: ChatCompletion) -> ToolCall:
+            return run(_json_part(_answer_text(completion)), completion)
+
+        if self.tool_mode == "native":
+            choice = {"type": "function", "function": {"name": tool.name}}
+            shape: dict[str, Any] = {"tools": [tool.schema()], "tool_choice": choice}
+            return self._dialogue(
+                system=system, user=user, step=step, label=tool.name, shape=shape, interpret=native
             )
-            messages += [
-                {"role": "assistant", "content": text},
-                {
-                    "role": "user",
-                    "content": (
-                        f"That answer is invalid: {problem}\n"
-                        "Reply again with only the corrected JSON object."
-                    ),
-                },
-            ]
-        raise StructuredOutputError(step, output_type.__name__, attempts)
+        schema = tool.arguments.model_json_schema()
+        return self._dialogue(
+            system=self._instructions(
+                f"{system}\n\nFill in the arguments of: {tool.description}", schema
+            ),
+            user=user,
+            step=step,
+            label=tool.name,
+            shape=self._response_format(tool.name, schema),
+            interpret=emulated,
+        )
 
     def _instructions(self, system: str, schema: dict[str, Any]) -> str:
         if self.mode == "json_schema":
@@ -411,26 +346,61 @@ class LLM:
         compact = json.dumps(_untitled(schema), separators=(",", ":"))
         return f"{system}\n\nReply with one JSON object that matches this JSON schema: {compact}"
 
-    def _request(
-        self, messages: list[dict[str, str]], name: str, schema: dict[str, Any], attempt: int
-    ) -> dict[str, Any]:
-        request: dict[str, Any] = {
-            "model": self.model,
-            "messages": list(messages),
-            "temperature": round(
-                min(1.0, self.temperature + attempt * self.retry_temperature_step), 2
-            ),
-            "max_tokens": self.max_tokens,
-        }
+    def _response_format(self, name: str, schema: dict[str, Any]) -> dict[str, Any]:
         if self.mode == "json_schema":
-            request["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": name, "schema": schema, "strict": False},
-            }
-        elif self.mode == "json_object":
+            json_schema = {"name": name, "schema": schema, "strict": False}
+            return {"response_format": {"type": "json_schema", "json_schema": json_schema}}
+        if self.mode == "json_object":
             # llama-cpp-python's server turns this schema into a grammar.
-            request["response_format"] = {"type": "json_object", "schema": schema}
-        return request
+            return {"response_format": {"type": "json_object", "schema": schema}}
+        return {}
+
+
+class _Invalid(Exception):
+    """An answer that cannot be used, and the messages that tell the model why."""
+
+    def __init__(self, text: str, problem: str, reply: list[dict[str, Any]]) -> None:
+        super().__init__(problem)
+        self.text, self.problem, self.reply = text, problem, reply
+
+    @classmethod
+    def answer(cls, text: str, problem: str) -> _Invalid:
+        return cls(
+            text,
+            problem,
+            [
+                {"role": "assistant", "content": text},
+                {
+                    "role": "user",
+                    "content": f"That answer is invalid: {problem}\n"
+                    "Reply again with only the corrected JSON object.",
+                },
+            ],
+        )
+
+    @classmethod
+    def tool_call(cls, completion: ChatCompletion, problem: str, *, native: bool) -> _Invalid:
+        message = _message(completion)
+        if not native:
+            return cls.answer(message.content or "", problem)
+        call = (message.tool_calls or [])[0]
+        assert call.type == "function"
+        return cls(
+            call.function.arguments,
+            problem,
+            [
+                {
+                    "role": "assistant",
+                    "content": message.content or "",  # llama-cpp-python refuses null
+                    "tool_calls": [call.model_dump(include={"id", "type", "function"})],
+                },
+                {
+                    "role": "tool",
+                    "tool_call_id": call.id,
+                    "content": f"Error: {problem}\nCall {call.function.name} again, corrected.",
+                },
+            ],
+        )
 
 
 @dataclass
@@ -493,13 +463,17 @@ def _check_input(text: str, limit: int) -> None:
         )
 
 
-def _answer_text(completion: ChatCompletion) -> str:
+def _message(completion: ChatCompletion) -> ChatCompletionMessage:
     if not completion.choices:
         raise ModelResponseError("the endpoint returned a completion with no choices")
     message = completion.choices[0].message
     if message.refusal:
         raise ModelResponseError(f"the model refused: {message.refusal}")
-    return message.content or ""
+    return message
+
+
+def _answer_text(completion: ChatCompletion) -> str:
+    return _message(completion).content or ""
 
 
 def _json_part(text: str) -> str:

@@ -52,6 +52,9 @@ class ModelSpec:
     parts: tuple[str, ...]
     """Files inside installed packages, as ``package/relative/path``, in order."""
     sha256: str
+    chat_format: str | None = "chatml-function-calling"
+    """llama-cpp-python's chat format: this one honours tool calls (named in
+    ``tool_choice``) as well as ``json_object`` grammars; both models use ChatML."""
 
 
 QWEN_05B = ModelSpec(
@@ -202,6 +205,8 @@ class LocalServer:
             "--n_threads",
             str(self.n_threads),
         ]
+        if isinstance(self.model, ModelSpec) and self.model.chat_format:
+            command += ["--chat_format", self.model.chat_format]
         with self.log_path.open("ab") as log:
             # A session of its own: Ctrl-C in the terminal reaches us, and we stop
             # the whole group, so no server outlives its owner.

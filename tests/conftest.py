@@ -3,7 +3,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from patterns.core import LLM, StructuredMode, fixed_clock
+from patterns import LLM, StructuredMode, fixed_clock
 
 pytest_plugins = ["patterns.testing", "pytester"]
 

@@ -21,6 +21,8 @@ class Reply:
     finish_reason: str = "stop"
     prompt_tokens: int = 10
     completion_tokens: int = 5
+    tool_call: tuple[str, str] | None = None
+    """(function name, arguments JSON): answer with a tool call instead of text."""
 
 
 @dataclass
@@ -32,18 +34,18 @@ class StubServer:
 
 
 def completion(reply: Reply, model: str) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if reply.tool_call:
+        name, arguments = reply.tool_call
+        function = {"name": name, "arguments": arguments}
+        message["content"] = None
+        message["tool_calls"] = [{"id": "call_1", "type": "function", "function": function}]
     return {
         "id": "chatcmpl-stub",
         "object": "chat.completion",
         "created": 0,
         "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": reply.finish_reason,
-                "message": {"role": "assistant", "content": reply.content},
-            }
-        ],
+        "choices": [{"index": 0, "finish_reason": reply.finish_reason, "message": message}],
         "usage": {
             "prompt_tokens": reply.prompt_tokens,
             "completion_tokens": reply.completion_tokens,
@@ -93,3 +95,16 @@ def always(*replies: Reply) -> Callable[[dict[str, Any]], Reply]:
         return next(played, last)
 
     return script
+
+
+def by_schema(**replies: Callable[[dict[str, Any]], Reply]) -> Callable[[dict[str, Any]], Reply]:
+    """A script that answers by the title of the requested schema (json_object mode)."""
+
+    def script(body: dict[str, Any]) -> Reply:
+        return replies[body["response_format"]["schema"]["title"]](body)
+
+    return script
+
+
+def schema_title(body: dict[str, Any]) -> str:
+    return str(body["response_format"]["schema"]["title"])

@@ -9,8 +9,8 @@ from datetime import datetime
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
+from patterns import LLM, Usage, fixed_clock
 from patterns.chain import ChainResult, process_calendar_request
-from patterns.core import LLM, Usage, fixed_clock
 from tests.conftest import WEDNESDAY
 
 pytestmark = pytest.mark.vcr

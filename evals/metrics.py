@@ -1,0 +1,187 @@
+"""Metric functions: pure, on lists of labels and predictions, each with a 95% interval.
+
+Proportions (accuracy, precision, recall, rates) use the Wilson score interval;
+F1, which is not a proportion, a seeded bootstrap over cases. A metric that is
+undefined (no positives, no cases) is ``None``, never a made-up 0.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        if self.value is None:
+            return "n/a"
+        return f"{self.value:.2f} [{self.low:.2f}, {self.high:.2f}]"
+
+
+def proportion(successes: int, n: int) -> Estimate:
+    """successes/n with its Wilson score interval."""
+    if n == 0:
+        return Estimate(None, None, None, 0)
+    p = successes / n
+    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
+    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n)
+
+
+def bootstrap(
+    pairs: Sequence[tuple[Any, Any]],
+    statistic: Callable[[Sequence[tuple[Any, Any]]], float | None],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> Estimate:
+    """The statistic on ``pairs``, with a percentile bootstrap interval (seeded)."""
+    value = statistic(pairs)
+    if value is None:
+        return Estimate(None, None, None, len(pairs))
+    rng = random.Random(seed)
+    draws = sorted(
+        s
+        for _ in range(resamples)
+        if (s := statistic([pairs[rng.randrange(len(pairs))] for _ in pairs])) is not None
+    )
+    if not draws:
+        return Estimate(value, None, None, len(pairs))
+    return Estimate(
+        value,
+        draws[int(0.025 * (len(draws) - 1))],
+        draws[int(0.975 * (len(draws) - 1))],
+        len(pairs),
+    )
+
+
+def _f1(pairs: Sequence[tuple[bool, bool]]) -> float | None:
+    tp = sum(t and p for t, p in pairs)
+    fp = sum(p and not t for t, p in pairs)
+    fn = sum(t and not p for t, p in pairs)
+    return None if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def binary(truth: Sequence[bool], predicted: Sequence[bool]) -> dict[str, Any]:
+    """Accuracy, precision, recall, F1 and the confusion matrix of a yes/no decision."""
+    pairs = list(zip(truth, predicted, strict=True))
+    tp = sum(t and p for t, p in pairs)
+    fp = sum(p and not t for t, p in pairs)
+    fn = sum(t and not p for t, p in pairs)
+    tn = sum(not t and not p for t, p in pairs)
+    return {
+        "accuracy": proportion(tp + tn, len(pairs)),
+        "precision": proportion(tp, tp + fp),
+        "recall": proportion(tp, tp + fn),
+        "f1": bootstrap(pairs, _f1),
+        "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn},
+    }
+
+
+def confusion_matrix(
+    truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """counts[expected][predicted]; predictions outside ``labels`` are counted too."""
+    seen = list(labels) + sorted(set(predicted) - set(labels))
+    matrix = {t: dict.fromkeys(seen, 0) for t in labels}
+    for t, p in zip(truth, predicted, strict=True):
+        matrix.setdefault(t, dict.fromkeys(seen, 0))[p] += 1
+    return matrix
+
+
+def multiclass(
+    truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
+) -> dict[str, Any]:
+    """Accuracy, per-class precision/recall/F1 and the confusion matrix."""
+    per_class = {}
+    for label in labels:
+        is_label = [t == label for t in truth]
+        said_label = [p == label for p in predicted]
+        scores = binary(is_label, said_label)
+        per_class[label] = {
+            "precision": scores["precision"],
+            "recall": scores["recall"],
+            "f1": scores["f1"],
+            "support": sum(is_label),
+        }
+    hits = sum(t == p for t, p in zip(truth, predicted, strict=True))
+    return {
+        "accuracy": proportion(hits, len(truth)),
+        "per_class": per_class,
+        "confusion": confusion_matrix(truth, predicted, labels),
+    }
+
+
+def roc_auc(truth: Sequence[bool], scores: Sequence[float]) -> float | None:
+    """Area under the ROC curve (the Mann-Whitney statistic, ties count half)."""
+    positives = [s for t, s in zip(truth, scores, strict=True) if t]
+    negatives = [s for t, s in zip(truth, scores, strict=True) if not t]
+    if not positives or not negatives:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
+    return wins / (len(positives) * len(negatives))
+
+
+def threshold_sweep(
+    truth: Sequence[bool], scores: Sequence[float], steps: int = 20
+) -> list[dict[str, Any]]:
+    """The gate at thresholds 1/steps .. 1: a case passes when its score >= threshold."""
+    rows = []
+    for i in range(1, steps + 1):
+        threshold = round(i / steps, 4)
+        predicted = [s >= threshold for s in scores]
+        scores_at = binary(truth, predicted)
+        fpr = proportion(scores_at["confusion"]["fp"], sum(not t for t in truth))
+        rows.append(
+            {
+                "threshold": threshold,
+                "accuracy": scores_at["accuracy"].value,
+                "precision": scores_at["precision"].value,
+                "recall": scores_at["recall"].value,
+                "f1": _f1(list(zip(truth, predicted, strict=True))),
+                "false_positive_rate": fpr.value,
+            }
+        )
+    return rows
+
+
+def best_threshold(sweep: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The sweep row with the highest F1 (the lowest threshold among ties)."""
+    defined = [row for row in sweep if row["f1"] is not None]
+    return max(defined, key=lambda row: (row["f1"], -row["threshold"])) if defined else None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0..100), linear between closest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def mean(values: Sequence[float]) -> Estimate:
+    """The mean with a normal-approximation 95% interval."""
+    if not values:
+        return Estimate(None, None, None, 0)
+    m = sum(values) / len(values)
+    if len(values) < 2:
+        return Estimate(m, None, None, 1)
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+    half = Z95 * sd / math.sqrt(len(values))
+    return Estimate(m, m - half, m + half, len(values))

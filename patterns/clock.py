@@ -1,0 +1,69 @@
+"""An injectable clock, and day phrases resolved against it.
+
+Prompts that say what today is take it from a ``Clock``: recordings made with
+``fixed_clock`` replay on any day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import date, datetime, timedelta
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now().astimezone()
+
+
+def fixed_clock(at: datetime | str) -> Clock:
+    """A clock that always says ``at``: makes prompts that mention today reproducible."""
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return lambda: moment
+
+
+def today_line(clock: Clock) -> str:
+    """The sentence prompts use to say what day it is, from the injected clock."""
+    return f"Today is {_day(clock().date())}."
+
+
+def _day(d: date) -> str:
+    return f"{d:%A} {d.isoformat()}"
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_RELATIVE = {"today": 0, "tonight": 0, "tomorrow": 1, "day after tomorrow": 2}
+_FILLERS = ("on ", "this ", "next ", "coming ", "the ")
+
+
+def resolve_day(phrase: str, today: date) -> date | None:
+    """The date a day phrase means, counted from ``today``; None if it cannot tell.
+
+    Understands ISO dates, "today"/"tomorrow"/"day after tomorrow", weekdays
+    ("Friday", "on Friday", "next Tuesday": the first such day after today),
+    "in N days" and month-day forms ("December 3", "3 Dec", "Dec 3rd").
+    """
+    text = " ".join(phrase.lower().replace(",", " ").split())
+    for word in text.split():  # "Tuesday 2026-12-01" counts as its ISO date
+        with suppress(ValueError):
+            return date.fromisoformat(word)
+    if text.startswith("in ") and text.endswith((" days", " day")) and text.split()[1].isdigit():
+        return today + timedelta(days=int(text.split()[1]))
+    while text.startswith(_FILLERS):
+        text = text.split(" ", 1)[1]
+    if text in _RELATIVE:
+        return today + timedelta(days=_RELATIVE[text])
+    if text in WEEKDAYS:
+        ahead = (WEEKDAYS.index(text) - today.weekday() - 1) % 7 + 1
+        return today + timedelta(days=ahead)
+    return _month_day(text, today)
+
+
+def _month_day(text: str, today: date) -> date | None:
+    words = " ".join(w.rstrip("stndrh") if w[:1].isdigit() else w for w in text.split())
+    for fmt in ("%B %d", "%d %B", "%b %d", "%d %b"):
+        with suppress(ValueError):
+            parsed = datetime.strptime(f"{words} {today.year}", f"{fmt} %Y").date()
+            return parsed if parsed >= today else parsed.replace(year=today.year + 1)
+    return None

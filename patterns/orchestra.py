@@ -1,0 +1,270 @@
+"""Orchestrator-workers: plan, write section by section, review, revise until good enough.
+
+    topic -> orchestrator plans sections -> workers write them in order
+             (each sees the sections before it, and its target length)
+          -> reviewer scores cohesion, suggests edits per section
+          -> quality gate: score >= threshold? -> accepted
+                   no, and rounds left -> rewrite only the sections with edits -> review
+                   no, and no rounds left -> returned, marked not accepted
+
+Every review round is kept (score, edits, sections changed, usage), so a user can
+see whether revising helped. Run it on the embedded model with
+``patterns-server exec -- python -m patterns.orchestra "Why teams should write docs"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model
+
+from .core import LLM
+from .gate import Percent, passes
+from .usage import CallRecord, Trace, Usage
+
+logger = logging.getLogger("patterns.orchestra")
+
+DEFAULT_QUALITY_THRESHOLD = 0.8
+DEFAULT_MAX_REVISIONS = 2
+
+
+class SectionPlan(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    name: str
+    """A short, unique section title."""
+    section_type: str
+    """What the section does, e.g. introduction, argument, example, conclusion."""
+    description: str
+    """What the section must cover, in one sentence."""
+    style_guide: str
+    """How it should read, in a few words."""
+    target_words: int = Field(ge=20, le=400)
+    """How many words the section should have."""
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    topic_analysis: str
+    """What the topic is about and what a good document on it must do, in 1-2 sentences."""
+    target_audience: str
+    """Who will read it."""
+    sections: list[SectionPlan] = Field(min_length=2, max_length=5)
+    """2 to 4 sections, in reading order."""
+
+
+class Draft(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    content: str
+    """The section's text, without its title."""
+    key_points: list[str]
+    """The section's main points, a few words each."""
+
+
+class SuggestedEdit(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    section_name: str
+    """The name of the section to change."""
+    edit: str
+    """What to change in that section, as an instruction."""
+
+
+class ReviewAnswer(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    suggested_edits: list[SuggestedEdit]
+    """One edit per section that needs one; [] if none does."""
+    cohesion_percent: Percent
+    """How well the sections read as one document, from 0 to 100."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cohesion_score(self) -> float:
+        return self.cohesion_percent / 100
+
+
+class Section(BaseModel):
+    plan: SectionPlan
+    content: str
+    key_points: list[str]
+    revisions: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def words(self) -> int:
+        return len(self.content.split())
+
+
+class ReviewRound(BaseModel):
+    round: int
+    """1 for the review of the first draft, 2 after the first revision, and so on."""
+    cohesion_score: float
+    suggested_edits: list[SuggestedEdit]
+    passed: bool
+    revised_sections: list[str]
+    """Sections rewritten after this review (none when it passed or rounds ran out)."""
+    usage: Usage
+    """Everything this round cost: the review, and the rewrites it caused."""
+
+
+class OrchestraResult(BaseModel):
+    topic: str
+    plan: Plan
+    sections: list[Section]
+    rounds: list[ReviewRound]
+    accepted: bool
+    """Whether the last review passed the quality gate."""
+    calls: list[CallRecord]
+    usage: Usage
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def final_version(self) -> str:
+        return "\n\n".join(f"## {s.plan.name}\n\n{s.content}" for s in self.sections)
+
+
+PLAN_PROMPT = (
+    "You are the editor of a short document. Analyse the topic, name its audience, and "
+    "plan 2 to 4 sections that together cover it."
+)
+WRITE_PROMPT = (
+    "You write one section of a document for {audience}. Section '{name}' ({section_type}): "
+    "{description} Style: {style_guide}. Write about {target_words} words. The message holds "
+    "the topic and the sections written so far: continue from them, do not repeat them."
+)
+REVIEW_PROMPT = (
+    "You review a document for cohesion: do its sections flow into each other, stay "
+    "consistent and avoid repeating themselves? Score it, and suggest an edit for each "
+    "section that needs one, naming the section exactly."
+)
+REVISE_PROMPT = (
+    "You revise one section of a document. Apply the edit; keep about {target_words} words "
+    "and everything the edit does not touch."
+)
+
+
+async def make_plan(llm: LLM, topic: str, trace: Trace) -> Plan:
+    return await llm.aparse(Plan, system=PLAN_PROMPT, user=topic, step="plan", trace=trace)
+
+
+async def write_section(
+    llm: LLM, topic: str, plan: Plan, spec: SectionPlan, before: list[Section], trace: Trace
+) -> Section:
+    system = WRITE_PROMPT.format(audience=plan.target_audience, **spec.model_dump())
+    written = "\n\n".join(f"## {s.plan.name}\n{s.content}" for s in before) or "(none yet)"
+    user = f"Topic: {topic}\n\nSections so far:\n{written}"
+    draft = await llm.aparse(Draft, system=system, user=user, step="write", trace=trace)
+    return Section(plan=spec, content=draft.content, key_points=draft.key_points)
+
+
+def review_answer_for(names: list[str]) -> type[ReviewAnswer]:
+    """ReviewAnswer whose section names can only be this document's (an enum in the
+    schema: a small model invents section names otherwise)."""
+    name_type: Any = Literal[tuple(names)]
+    edit = create_model(
+        "SuggestedEdit",
+        __base__=SuggestedEdit,
+        section_name=(name_type, Field(description="The section to change.")),
+    )
+    return create_model(
+        "ReviewAnswer",
+        __base__=ReviewAnswer,
+        suggested_edits=(list[edit], Field(max_length=len(names))),
+    )
+
+
+async def review(llm: LLM, topic: str, sections: list[Section], trace: Trace) -> ReviewAnswer:
+    document = "\n\n".join(f"## {s.plan.name}\n{s.content}" for s in sections)
+    answer_type = review_answer_for([s.plan.name for s in sections])
+    return await llm.aparse(
+        answer_type,
+        system=REVIEW_PROMPT,
+        user=f"Topic: {topic}\n\n{document}",
+        step="review",
+        trace=trace,
+    )
+
+
+async def revise(llm: LLM, section: Section, edit: str, trace: Trace) -> Section:
+    system = REVISE_PROMPT.format(target_words=section.plan.target_words)
+    user = f"Section '{section.plan.name}':\n{section.content}\n\nEdit: {edit}"
+    draft = await llm.aparse(Draft, system=system, user=user, step="revise", trace=trace)
+    return section.model_copy(
+        update={
+            "content": draft.content,
+            "key_points": draft.key_points,
+            "revisions": section.revisions + 1,
+        }
+    )
+
+
+async def write_document(
+    topic: str,
+    *,
+    llm: LLM | None = None,
+    threshold: float = DEFAULT_QUALITY_THRESHOLD,
+    max_revisions: int = DEFAULT_MAX_REVISIONS,
+    trace: Trace | None = None,
+) -> OrchestraResult:
+    llm = llm or LLM.from_env()
+    trace = trace if trace is not None else Trace()
+
+    plan = await make_plan(llm, topic, trace)
+    logger.info("planned %d sections for %s", len(plan.sections), plan.target_audience)
+    sections: list[Section] = []
+    for spec in plan.sections:  # in order: each writer sees the sections before it
+        sections.append(await write_section(llm, topic, plan, spec, sections, trace))
+
+    rounds: list[ReviewRound] = []
+    for round_number in range(1, max_revisions + 2):
+        first_call = len(trace.calls)
+        answer = await review(llm, topic, sections, trace)
+        passed = passes(answer.cohesion_score, threshold)
+        edits = {e.section_name: e.edit for e in answer.suggested_edits}
+        revise_now = not passed and round_number <= max_revisions and edits
+        logger.info(
+            "round %d: cohesion %.2f, passed=%s", round_number, answer.cohesion_score, passed
+        )
+        if revise_now:
+            sections = [
+                await revise(llm, s, edits[s.plan.name], trace) if s.plan.name in edits else s
+                for s in sections
+            ]
+        rounds.append(
+            ReviewRound(
+                round=round_number,
+                cohesion_score=answer.cohesion_score,
+                suggested_edits=answer.suggested_edits,
+                passed=passed,
+                revised_sections=list(edits) if revise_now else [],
+                usage=sum((c.usage for c in trace.calls[first_call:]), Usage()),
+            )
+        )
+        if not revise_now:
+            break
+    if not rounds[-1].passed:
+        logger.warning(
+            "the quality gate never passed: last cohesion %.2f", rounds[-1].cohesion_score
+        )
+
+    return OrchestraResult(
+        topic=topic,
+        plan=plan,
+        sections=sections,
+        rounds=rounds,
+        accepted=rounds[-1].passed,
+        calls=trace.calls,
+        usage=trace.usage,
+    )
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    result = asyncio.run(write_document(" ".join(sys.argv[1:])))
+    sys.stdout.write(result.final_version + "\n")

@@ -1,0 +1,84 @@
+"""The evals' metric functions on fixed predictions with known answers."""
+
+import pytest
+
+from evals.metrics import (
+    best_threshold,
+    binary,
+    multiclass,
+    percentile,
+    proportion,
+    roc_auc,
+    threshold_sweep,
+)
+
+
+def test_wilson_interval_matches_the_textbook_value() -> None:
+    estimate = proportion(8, 10)
+    assert estimate.value == 0.8
+    assert (round(estimate.low, 3), round(estimate.high, 3)) == (0.490, 0.943)
+
+
+def test_binary_metrics_on_a_known_confusion() -> None:
+    truth = [True, True, True, False, False, False, False, True]
+    predicted = [True, True, False, True, False, False, False, True]
+    scores = binary(truth, predicted)
+    assert scores["confusion"] == {"tp": 3, "fp": 1, "fn": 1, "tn": 3}
+    assert scores["accuracy"].value == 0.75
+    assert scores["precision"].value == 0.75
+    assert scores["recall"].value == 0.75
+    assert scores["f1"].value == 0.75
+    assert scores["f1"].low is not None
+    assert scores["f1"].low <= 0.75 <= scores["f1"].high
+
+
+def test_an_absent_class_gives_undefined_metrics_not_zeros() -> None:
+    scores = binary([False, False, False], [False, False, False])
+    assert scores["accuracy"].value == 1.0
+    assert scores["recall"].value is None  # no positives to recall
+    assert scores["precision"].value is None  # nothing predicted positive
+    assert scores["f1"].value is None
+    assert roc_auc([False, False], [0.1, 0.9]) is None
+
+
+def test_no_cases_at_all() -> None:
+    scores = binary([], [])
+    assert scores["accuracy"].value is None
+    assert multiclass([], [], ["a", "b"])["accuracy"].n == 0
+    assert percentile([], 50) is None
+
+
+def test_multiclass_confusion_and_per_class_scores() -> None:
+    truth = ["new", "new", "modify", "other", "other"]
+    predicted = ["new", "modify", "modify", "other", "new"]
+    scores = multiclass(truth, predicted, ["new", "modify", "other"])
+    assert scores["accuracy"].value == 0.6
+    assert scores["confusion"]["new"] == {"new": 1, "modify": 1, "other": 0}
+    assert scores["confusion"]["other"] == {"new": 1, "modify": 0, "other": 1}
+    assert scores["per_class"]["modify"]["precision"].value == 0.5
+    assert scores["per_class"]["modify"]["recall"].value == 1.0
+    assert scores["per_class"]["new"]["support"] == 2
+
+
+def test_roc_auc_counts_ties_as_half() -> None:
+    assert roc_auc([True, False], [0.9, 0.1]) == 1.0
+    assert roc_auc([True, False], [0.1, 0.9]) == 0.0
+    assert roc_auc([True, True, False], [0.5, 0.9, 0.5]) == 0.75
+
+
+def test_the_sweep_finds_the_threshold_that_maximises_f1() -> None:
+    truth = [True, True, False, False]
+    scores = [0.9, 0.6, 0.5, 0.0]
+    sweep = threshold_sweep(truth, scores, steps=10)
+    by_threshold = {row["threshold"]: row for row in sweep}
+    assert by_threshold[0.5]["f1"] == pytest.approx(0.8)  # 0.5 lets one negative through
+    assert by_threshold[0.6]["f1"] == 1.0
+    assert by_threshold[1.0]["recall"] == 0.0
+    best = best_threshold(sweep)
+    assert best is not None
+    assert best["threshold"] == 0.6
+
+
+def test_percentiles_interpolate() -> None:
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95) == pytest.approx(9.55)

@@ -1,0 +1,112 @@
+"""The orchestra: recorded runs for the whole loop on a real model, a scripted stub
+for the exact rules (who sees what, which sections get rewritten, the round cap)."""
+
+import json
+from typing import Any
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from patterns import LLM
+from patterns.orchestra import write_document
+from tests.stub_server import Reply, by_schema, stub_server
+
+TOPIC = "Why small teams should write design docs"
+
+
+@pytest.mark.vcr
+async def test_a_document_that_passes_the_quality_gate(
+    llm: LLM, snapshot_json: SnapshotAssertion
+) -> None:
+    result = await write_document(TOPIC, llm=llm)
+
+    assert result.accepted
+    assert len(result.rounds) == 1
+    assert result.rounds[0].passed
+    assert result.rounds[0].revised_sections == []
+    assert [s.plan.name for s in result.sections] == [s.name for s in result.plan.sections]
+    assert [c.step for c in result.calls] == ["plan"] + ["write"] * len(result.sections) + [
+        "review"
+    ]
+    assert result.model_dump(mode="json") == snapshot_json
+
+
+@pytest.mark.vcr
+async def test_a_strict_gate_sends_edits_back_for_a_revision_round(
+    llm: LLM, snapshot_json: SnapshotAssertion
+) -> None:
+    result = await write_document(TOPIC, llm=llm, threshold=0.99, max_revisions=1)
+
+    first, second = result.rounds  # the review, one revision, the final review
+    assert not first.passed
+    assert first.revised_sections  # rewritten: only the sections with an edit
+    assert set(first.revised_sections) == {e.section_name for e in first.suggested_edits}
+    revised = {s.plan.name for s in result.sections if s.revisions == 1}
+    assert revised == set(first.revised_sections)
+    assert second.revised_sections == []  # no rounds left
+    assert result.accepted == second.passed
+    trajectory = [(r.round, r.cohesion_score, r.passed, r.revised_sections) for r in result.rounds]
+    assert {"trajectory": trajectory, "result": result.model_dump(mode="json")} == snapshot_json
+
+
+# --- The rules, on a scripted stub --------------------------------------------------------
+
+PLAN = {
+    "topic_analysis": "t",
+    "target_audience": "engineers",
+    "sections": [
+        {
+            "name": n,
+            "section_type": "body",
+            "description": "d",
+            "style_guide": "plain",
+            "target_words": 50,
+        }
+        for n in ("One", "Two", "Three")
+    ],
+}
+
+
+def scripted(scores: list[int], edited: list[str]) -> Any:
+    drafts = iter(range(100))
+    reviews = iter(scores)
+
+    def draft(_: dict[str, Any]) -> Reply:
+        return Reply(json.dumps({"content": f"draft {next(drafts)}", "key_points": ["k"]}))
+
+    def review(_: dict[str, Any]) -> Reply:
+        edits = [{"section_name": n, "edit": f"fix {n}"} for n in edited]
+        return Reply(json.dumps({"suggested_edits": edits, "cohesion_percent": next(reviews)}))
+
+    return by_schema(Plan=lambda _: Reply(json.dumps(PLAN)), Draft=draft, ReviewAnswer=review)
+
+
+async def test_each_writer_sees_the_sections_before_it_and_its_target_length() -> None:
+    with stub_server(scripted([90], [])) as stub:
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        await write_document(TOPIC, llm=llm)
+        await llm.aclose()
+    writes = [b for b in stub.requests if b["response_format"]["schema"]["title"] == "Draft"]
+    users = [w["messages"][1]["content"] for w in writes]
+    assert "(none yet)" in users[0]
+    assert "## One\ndraft 0" in users[1]
+    assert "## One\ndraft 0" in users[2]
+    assert "## Two\ndraft 1" in users[2]
+    assert all("Write about 50 words." in w["messages"][0]["content"] for w in writes)
+
+
+async def test_only_edited_sections_are_rewritten_and_rounds_are_capped() -> None:
+    with stub_server(scripted([50, 60, 70, 95], ["Two"])) as stub:
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        result = await write_document(TOPIC, llm=llm, threshold=0.8, max_revisions=2)
+        await llm.aclose()
+
+    assert [(r.cohesion_score, r.passed, r.revised_sections) for r in result.rounds] == [
+        (0.5, False, ["Two"]),
+        (0.6, False, ["Two"]),
+        (0.7, False, []),  # the cap: two revisions, three reviews, then stop
+    ]
+    assert not result.accepted
+    assert [s.revisions for s in result.sections] == [0, 2, 0]
+    assert [s.content for s in result.sections] == ["draft 0", "draft 4", "draft 2"]
+    assert sum(r.usage.requests for r in result.rounds) + 4 == result.usage.requests
