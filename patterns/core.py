@@ -31,6 +31,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias, TypeVar, cast
 
+import httpx2
 from openai import AsyncOpenAI, OpenAI
 from openai.types.chat import ChatCompletion, ChatCompletionMessage
 from pydantic import BaseModel, ValidationError
@@ -94,12 +95,15 @@ class LLM:
         tool_mode: ToolMode | None = None,
         max_retries: int = 2,
         timeout: float = 120.0,
+        async_http_client: httpx2.AsyncClient | None = None,
         **settings: Any,
     ) -> LLM:
         """Build clients from arguments, falling back to the environment (module docstring).
 
         ``max_retries`` is the openai SDK's own retry count for transport errors,
         429 and 5xx answers (with backoff); validation retries are separate.
+        ``async_http_client`` replaces the async client's transport (the evals'
+        response cache uses it).
         """
         base_url = base_url or _env("PATTERNS_BASE_URL", "OPENAI_BASE_URL")
         api_key = api_key or _env("PATTERNS_API_KEY", "OPENAI_API_KEY")
@@ -129,7 +133,7 @@ class LLM:
         return cls(
             model=model or _env("PATTERNS_MODEL") or DEFAULT_MODEL,
             client=OpenAI(**common),
-            aclient=AsyncOpenAI(**common),
+            aclient=AsyncOpenAI(**common, http_client=async_http_client),
             mode=chosen_mode,
             tool_mode=cast(ToolMode, chosen_tools),
             **settings,

@@ -104,6 +104,8 @@ class Section(BaseModel):
 class ReviewRound(BaseModel):
     round: int
     """1 for the review of the first draft, 2 after the first revision, and so on."""
+    version: str
+    """The document this round reviewed."""
     cohesion_score: float
     suggested_edits: list[SuggestedEdit]
     passed: bool
@@ -126,7 +128,11 @@ class OrchestraResult(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def final_version(self) -> str:
-        return "\n\n".join(f"## {s.plan.name}\n\n{s.content}" for s in self.sections)
+        return render(self.sections)
+
+
+def render(sections: list[Section]) -> str:
+    return "\n\n".join(f"## {s.plan.name}\n\n{s.content}" for s in sections)
 
 
 PLAN_PROMPT = (
@@ -224,6 +230,7 @@ async def write_document(
     rounds: list[ReviewRound] = []
     for round_number in range(1, max_revisions + 2):
         first_call = len(trace.calls)
+        version = render(sections)
         answer = await review(llm, topic, sections, trace)
         passed = passes(answer.cohesion_score, threshold)
         edits = {e.section_name: e.edit for e in answer.suggested_edits}
@@ -239,6 +246,7 @@ async def write_document(
         rounds.append(
             ReviewRound(
                 round=round_number,
+                version=version,
                 cohesion_score=answer.cohesion_score,
                 suggested_edits=answer.suggested_edits,
                 passed=passed,
