@@ -27,20 +27,27 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias, TypeVar, cast
 
 import httpx2
+import openai
 from openai import AsyncOpenAI, OpenAI
 from openai.types.chat import ChatCompletion, ChatCompletionMessage
 from pydantic import BaseModel, ValidationError
 
 from .errors import (
     Attempt,
+    AuthenticationFailed,
     ConfigurationError,
+    EndpointError,
     InputError,
+    ModelNotFound,
     ModelResponseError,
+    RateLimited,
+    RequestRejected,
     StructuredOutputError,
 )
 from .tools import Tool, ToolCall, ToolRetry
@@ -96,6 +103,7 @@ class LLM:
         max_retries: int = 2,
         timeout: float = 120.0,
         async_http_client: httpx2.AsyncClient | None = None,
+        organization: str | None = None,
         **settings: Any,
     ) -> LLM:
         """Build clients from arguments, falling back to the environment (module docstring).
@@ -129,6 +137,7 @@ class LLM:
             "api_key": key,
             "max_retries": max_retries,
             "timeout": timeout,
+            "organization": organization,
         }
         return cls(
             model=model or _env("PATTERNS_MODEL") or DEFAULT_MODEL,
@@ -210,7 +219,8 @@ class LLM:
             request = next(dialogue)
             while True:
                 started = meter.before()
-                completion = self.client.chat.completions.create(**request)
+                with self._endpoint_errors():
+                    completion = self.client.chat.completions.create(**request)
                 request = dialogue.send(meter.after(completion, started))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
@@ -225,12 +235,62 @@ class LLM:
             request = next(dialogue)
             while True:
                 started = meter.before()
-                completion = await self.aclient.chat.completions.create(**request)
+                with self._endpoint_errors():
+                    completion = await self.aclient.chat.completions.create(**request)
                 request = dialogue.send(meter.after(completion, started))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
         finally:
             meter.close()
+
+    @contextmanager
+    def _endpoint_errors(self) -> Iterator[None]:
+        """The openai SDK's errors, after its own retries, as this package's typed errors,
+        each saying what happened and what to do. The key never appears."""
+        client = self.aclient or self.client
+        where = str(client.base_url) if client is not None else "the endpoint"
+        retries = client.max_retries if client is not None else 0
+        try:
+            yield
+        except openai.APITimeoutError as error:
+            raise EndpointError(
+                f"{where} did not answer in time ({retries} retries); check that the server "
+                "is up and not overloaded, or raise LLM.from_env(timeout=...)"
+            ) from error
+        except openai.APIConnectionError as error:
+            raise EndpointError(
+                f"cannot reach {where} ({retries} retries): {error.__cause__ or error}; "
+                "is the server running? (the embedded one: patterns-server serve)"
+            ) from error
+        except openai.RateLimitError as error:
+            raise RateLimited(
+                f"{where} kept answering 429 (rate limited) through {retries} retries with "
+                "backoff; lower the concurrency or raise LLM.from_env(max_retries=...)"
+            ) from error
+        except openai.NotFoundError as error:
+            raise ModelNotFound(
+                f"{where} has no model {self.model!r} (404); check PATTERNS_MODEL against "
+                "the endpoint's /models list"
+            ) from error
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
+            raise AuthenticationFailed(
+                f"{where} refused the API key (HTTP {error.status_code}); check "
+                "PATTERNS_API_KEY or OPENAI_API_KEY"
+            ) from error
+        except (openai.BadRequestError, openai.UnprocessableEntityError) as error:
+            raise RequestRejected(
+                f"{where} refused the request (HTTP {error.status_code}): {_brief(error)}; "
+                "if it is about response_format, set PATTERNS_STRUCTURED_MODE to "
+                "json_object or prompt"
+            ) from error
+        except openai.APIStatusError as error:
+            raise EndpointError(
+                f"{where} failed with HTTP {error.status_code} ({retries} retries): {_brief(error)}"
+            ) from error
+        except (openai.APIResponseValidationError, json.JSONDecodeError) as error:
+            raise ModelResponseError(
+                f"{where} answered with something that is not a chat completion: {error}"
+            ) from error
 
     def _dialogue(
         self,
@@ -444,6 +504,10 @@ class _Meter:
             self.usage.completion_tokens,
             self.usage.latency_s,
         )
+
+
+def _brief(error: openai.APIStatusError) -> str:
+    return " ".join(str(error.message).split())[:300]
 
 
 def _untitled(schema: Any) -> Any:

@@ -50,3 +50,23 @@ class StructuredOutputError(PatternsError):
 
 class ModelResponseError(PatternsError):
     """The endpoint answered, but not with a usable chat completion (no choices, a refusal)."""
+
+
+class EndpointError(PatternsError):
+    """The endpoint could not be reached, timed out, or kept failing (5xx) after retries."""
+
+
+class RateLimited(EndpointError):
+    """The endpoint kept answering 429 after every retry with backoff."""
+
+
+class ModelNotFound(PatternsError):
+    """The endpoint does not serve the model asked for (404)."""
+
+
+class AuthenticationFailed(PatternsError):
+    """The endpoint refused the key (401/403). The key itself is never shown."""
+
+
+class RequestRejected(PatternsError):
+    """The endpoint refused the request as malformed (400/422)."""

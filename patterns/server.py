@@ -18,6 +18,7 @@ From Python::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib.util
 import logging
@@ -174,42 +175,35 @@ class LocalServer:
             base_url=self.base_url, model=self.model_name, mode="json_object", **settings
         )
 
+    def command(self, path: Path) -> list[str]:
+        """How the server process is started (tests replace it with a fake server)."""
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise ServerError(
+                "llama-cpp-python is not installed; run: pip install '.[local]' "
+                "(it compiles llama.cpp once, about 3 to 16 minutes on 2 cores)"
+            )
+        command = [
+            sys.executable, "-m", "llama_cpp.server", "--model", str(path),
+            "--model_alias", self.model_name, "--host", "127.0.0.1", "--port", str(self.port),
+            "--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads),
+        ]  # fmt: skip
+        if isinstance(self.model, ModelSpec) and self.model.chat_format:
+            command += ["--chat_format", self.model.chat_format]
+        return command
+
     def start(self) -> LocalServer:
         path = model_file(self.model) if isinstance(self.model, ModelSpec) else self.model
         if not path.exists():
             raise ServerError(f"model file {path} does not exist")
-        if importlib.util.find_spec("llama_cpp") is None:
-            raise ServerError(
-                "llama-cpp-python is not installed; run: pip install '.[local]' "
-                "(it compiles llama.cpp once, about 8 to 16 minutes on 2 cores)"
-            )
         if self.port is None:
             self.port = free_port()
         elif _port_taken(self.port):
             raise ServerError(f"port {self.port} on 127.0.0.1 is already in use; pick another")
+        command = self.command(path)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        command = [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(path),
-            "--model_alias",
-            self.model_name,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--n_ctx",
-            str(self.n_ctx),
-            "--n_threads",
-            str(self.n_threads),
-        ]
-        if isinstance(self.model, ModelSpec) and self.model.chat_format:
-            command += ["--chat_format", self.model.chat_format]
         with self.log_path.open("ab") as log:
             # A session of its own: Ctrl-C in the terminal reaches us, and we stop
-            # the whole group, so no server outlives its owner.
+            # the whole group, so no server (nor anything it started) outlives its owner.
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
@@ -247,18 +241,19 @@ class LocalServer:
             return "(no log)"
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
+        """Stop the server's whole process group (TERM, then KILL), even if the server
+        itself has already died and left children behind."""
+        if self.process is None:
             return
-        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
+        group = self.process.pid
+        for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+            if not _group_alive(group, self.process):
                 break
-            try:
-                self.process.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, sig)
+            deadline = time.monotonic() + grace
+            while _group_alive(group, self.process) and time.monotonic() < deadline:
+                time.sleep(0.05)
         logger.info("stopped the model server on %s", self.base_url)
 
     def __enter__(self) -> LocalServer:
@@ -271,6 +266,15 @@ class LocalServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _group_alive(group: int, leader: subprocess.Popen[bytes]) -> bool:
+    leader.poll()  # reap the leader if it has exited, so it no longer counts
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _raise_on_sigterm(signum: int, frame: Any) -> None:

@@ -23,6 +23,13 @@ class Reply:
     completion_tokens: int = 5
     tool_call: tuple[str, str] | None = None
     """(function name, arguments JSON): answer with a tool call instead of text."""
+    refusal: str | None = None
+    no_choices: bool = False
+    raw_body: bytes | None = None
+    """Sent as is instead of a completion (e.g. JSON cut off mid-way)."""
+    drop: bool = False
+    """Close the connection without answering."""
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -34,7 +41,11 @@ class StubServer:
 
 
 def completion(reply: Reply, model: str) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": reply.content,
+        "refusal": reply.refusal,
+    }
     if reply.tool_call:
         name, arguments = reply.tool_call
         function = {"name": name, "arguments": arguments}
@@ -45,7 +56,9 @@ def completion(reply: Reply, model: str) -> dict[str, Any]:
         "object": "chat.completion",
         "created": 0,
         "model": model,
-        "choices": [{"index": 0, "finish_reason": reply.finish_reason, "message": message}],
+        "choices": []
+        if reply.no_choices
+        else [{"index": 0, "finish_reason": reply.finish_reason, "message": message}],
         "usage": {
             "prompt_tokens": reply.prompt_tokens,
             "completion_tokens": reply.completion_tokens,
@@ -65,17 +78,31 @@ def stub_server(script: Callable[[dict[str, Any]], Reply]) -> Iterator[StubServe
             stub.started.append(time.perf_counter())
             reply = stub.script(body)
             time.sleep(reply.delay_s)
-            payload = json.dumps(completion(reply, body.get("model", "stub"))).encode()
-            self.send_response(reply.status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            if reply.drop:
+                self.close_connection = True
+                return
+            if reply.raw_body is not None:
+                payload = reply.raw_body
+            elif reply.status != 200:
+                payload = json.dumps({"error": {"message": reply.content, "type": "stub"}}).encode()
+            else:
+                payload = json.dumps(completion(reply, body.get("model", "stub"))).encode()
+            try:
+                self.send_response(reply.status)
+                for name, value in {"content-type": "application/json", **reply.headers}.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a timeout test): nothing to answer
 
         def log_message(self, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.block_on_close = False  # a hanging handler must not hold up the test
     stub.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()

