@@ -61,6 +61,14 @@ def evals(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Print benchmark figures against their limits: `nox -s bench -- --skip-model`."""
+    session.install("-e", "." if "--skip-model" in session.posargs else ".[local]")
+    install_groups(session, "test", "evals")
+    session.run("python", "-m", "evals.bench", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def lint(session: nox.Session) -> None:
     """Check style and common bugs with ruff."""
     install_groups(session, "lint")

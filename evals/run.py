@@ -30,7 +30,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from patterns import LLM, Trace
-from patterns.server import MODELS, LocalServer
+from patterns.server import MODELS, LocalServer, stop_on_sigterm
 
 from . import html, report, results
 from .cache import CachingTransport
@@ -297,13 +297,14 @@ def failures(summary: dict[str, Any], floors: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=os.environ.get("PATTERNS_LOG_LEVEL", "WARNING"))
+    stop_on_sigterm()
     path = args.out / "results.jsonl"
     if args.fresh and path.exists():
         path.unlink()
     started = time.perf_counter()
     try:
         asyncio.run(run_all(args, path))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         console.print(f"Interrupted: results so far are kept in {path}; run again to resume.")
         return EXIT_INTERRUPTED
     except results.ResultsLocked as locked:

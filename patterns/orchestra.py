@@ -29,6 +29,9 @@ logger = logging.getLogger("patterns.orchestra")
 
 DEFAULT_QUALITY_THRESHOLD = 0.8
 DEFAULT_MAX_REVISIONS = 2
+MAX_SECTION_CHARS = 2400
+"""A bound in the schema itself: grammar-constrained servers must close the string, so
+a small model cannot ramble a section to max_tokens."""
 
 
 class SectionPlan(BaseModel):
@@ -60,7 +63,7 @@ class Plan(BaseModel):
 class Draft(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
-    content: str
+    content: str = Field(max_length=MAX_SECTION_CHARS)
     """The section's text, without its title."""
     key_points: list[str]
     """The section's main points, a few words each."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import hashlib
 import importlib.util
 import logging
@@ -205,7 +206,11 @@ class LocalServer:
             # A session of its own: Ctrl-C in the terminal reaches us, and we stop
             # the whole group, so no server (nor anything it started) outlives its owner.
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         logger.info("starting %s on %s (log: %s)", self.model_name, self.base_url, self.log_path)
         try:
@@ -268,6 +273,23 @@ class LocalServer:
         self.stop()
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, ask for SIGTERM when the parent dies, so even
+    a SIGKILLed owner leaves no server behind."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so ``with LocalServer()`` blocks unwind and stop
+    their server when the owner is terminated (by a CI runner, ``kill``, nox)."""
+    stop_on_sigterm()
+
+
 def _group_alive(group: int, leader: subprocess.Popen[bytes]) -> bool:
     leader.poll()  # reap the leader if it has exited, so it no longer counts
     try:
@@ -296,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("argv", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    stop_on_sigterm()
 
     model: ModelSpec | Path = MODELS.get(args.model or DEFAULT_MODEL) or Path(args.model)
     if args.command == "path":

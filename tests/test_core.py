@@ -19,7 +19,7 @@ from patterns import (
     passes,
     resolve_day,
 )
-from tests.stub_server import Reply, always, stub_server
+from patterns.stub import Reply, always, stub_server
 
 
 class Score(BaseModel):

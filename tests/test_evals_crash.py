@@ -15,7 +15,7 @@ import pytest
 
 from evals import results
 from evals.run import main
-from tests.stub_server import Reply, StubServer, by_schema, stub_server
+from patterns.stub import Reply, StubServer, by_schema, stub_server
 
 ANSWERS = {
     "EventExtraction": {"description": "x", "is_calendar_event": True, "confidence_percent": 90},

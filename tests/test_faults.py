@@ -20,7 +20,7 @@ from patterns import (
     RateLimited,
     StructuredOutputError,
 )
-from tests.stub_server import Reply, always, stub_server
+from patterns.stub import Reply, always, stub_server
 
 FAST_RETRY = {"retry-after-ms": "5"}  # honoured by the openai SDK: keeps the suite fast
 SECRET = "sk-test-abcdefghijklmnopqrstuvwxyz0123456789"

@@ -9,7 +9,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from patterns import LLM
 from patterns.orchestra import write_document
-from tests.stub_server import Reply, by_schema, stub_server
+from patterns.stub import Reply, by_schema, stub_server
 
 TOPIC = "Why small teams should write design docs"
 

