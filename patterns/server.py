@@ -287,7 +287,7 @@ _PR_SET_PDEATHSIG = 1
 def stop_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit, so ``with LocalServer()`` blocks unwind and stop
     their server when the owner is terminated (by a CI runner, ``kill``, nox)."""
-    stop_on_sigterm()
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
 
 
 def _group_alive(group: int, leader: subprocess.Popen[bytes]) -> bool:
