@@ -552,7 +552,7 @@ def _json_part(text: str) -> str:
 
 def _describe(error: ValidationError, completion: ChatCompletion) -> str:
     if completion.choices[0].finish_reason == "length":
-        return "the answer was cut off at max_tokens before the JSON was complete"
+        return "the answer was cut off at max_tokens before the JSON was complete: be brief"
     return "; ".join(
         f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}"
         for e in error.errors(include_url=False)

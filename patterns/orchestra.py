@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model
 
 from .core import LLM
+from .errors import StructuredOutputError
 from .gate import Percent, passes
 from .usage import CallRecord, Trace, Usage
 
@@ -29,9 +30,6 @@ logger = logging.getLogger("patterns.orchestra")
 
 DEFAULT_QUALITY_THRESHOLD = 0.8
 DEFAULT_MAX_REVISIONS = 2
-MAX_SECTION_CHARS = 2400
-"""A bound in the schema itself: grammar-constrained servers must close the string, so
-a small model cannot ramble a section to max_tokens."""
 
 
 class SectionPlan(BaseModel):
@@ -45,7 +43,7 @@ class SectionPlan(BaseModel):
     """What the section must cover, in one sentence."""
     style_guide: str
     """How it should read, in a few words."""
-    target_words: int = Field(ge=20, le=400)
+    target_words: int = Field(ge=20, le=250)
     """How many words the section should have."""
 
 
@@ -63,7 +61,7 @@ class Plan(BaseModel):
 class Draft(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
-    content: str = Field(max_length=MAX_SECTION_CHARS)
+    content: str
     """The section's text, without its title."""
     key_points: list[str]
     """The section's main points, a few words each."""
@@ -114,6 +112,8 @@ class ReviewRound(BaseModel):
     passed: bool
     revised_sections: list[str]
     """Sections rewritten after this review (none when it passed or rounds ran out)."""
+    failed_revisions: list[str] = []
+    """Sections whose rewrite never validated: kept as they were, nothing lost."""
     usage: Usage
     """Everything this round cost: the review, and the rewrites it caused."""
 
@@ -168,7 +168,9 @@ async def write_section(
     system = WRITE_PROMPT.format(audience=plan.target_audience, **spec.model_dump())
     written = "\n\n".join(f"## {s.plan.name}\n{s.content}" for s in before) or "(none yet)"
     user = f"Topic: {topic}\n\nSections so far:\n{written}"
-    draft = await llm.aparse(Draft, system=system, user=user, step="write", trace=trace)
+    draft = await _writer(llm, spec).aparse(
+        Draft, system=system, user=user, step="write", trace=trace
+    )
     return Section(plan=spec, content=draft.content, key_points=draft.key_points)
 
 
@@ -188,6 +190,13 @@ def review_answer_for(names: list[str]) -> type[ReviewAnswer]:
     )
 
 
+def _writer(llm: LLM, spec: SectionPlan) -> LLM:
+    """A token cap in proportion to the target: a small model that loops on a sentence
+    is cut off (and told to be brief) early, not after a thousand tokens. A schema
+    maxLength would be better, but llama.cpp's grammars cannot repeat a rule that often."""
+    return llm.with_settings(max_tokens=min(llm.max_tokens, 4 * spec.target_words + 150))
+
+
 async def review(llm: LLM, topic: str, sections: list[Section], trace: Trace) -> ReviewAnswer:
     document = "\n\n".join(f"## {s.plan.name}\n{s.content}" for s in sections)
     answer_type = review_answer_for([s.plan.name for s in sections])
@@ -203,7 +212,9 @@ async def review(llm: LLM, topic: str, sections: list[Section], trace: Trace) ->
 async def revise(llm: LLM, section: Section, edit: str, trace: Trace) -> Section:
     system = REVISE_PROMPT.format(target_words=section.plan.target_words)
     user = f"Section '{section.plan.name}':\n{section.content}\n\nEdit: {edit}"
-    draft = await llm.aparse(Draft, system=system, user=user, step="revise", trace=trace)
+    draft = await _writer(llm, section.plan).aparse(
+        Draft, system=system, user=user, step="revise", trace=trace
+    )
     return section.model_copy(
         update={
             "content": draft.content,
@@ -211,6 +222,21 @@ async def revise(llm: LLM, section: Section, edit: str, trace: Trace) -> Section
             "revisions": section.revisions + 1,
         }
     )
+
+
+async def revise_or_keep(
+    llm: LLM, section: Section, edits: dict[str, str], failed: list[str], trace: Trace
+) -> Section:
+    """The section rewritten if it has an edit; unchanged if it has none, or if the
+    rewrite never validates (noted in ``failed``: a bad revision must not lose the draft)."""
+    if section.plan.name not in edits:
+        return section
+    try:
+        return await revise(llm, section, edits[section.plan.name], trace)
+    except StructuredOutputError as error:
+        logger.warning("revision of %r failed, keeping the draft: %s", section.plan.name, error)
+        failed.append(section.plan.name)
+        return section
 
 
 async def write_document(
@@ -241,11 +267,9 @@ async def write_document(
         logger.info(
             "round %d: cohesion %.2f, passed=%s", round_number, answer.cohesion_score, passed
         )
+        failed: list[str] = []
         if revise_now:
-            sections = [
-                await revise(llm, s, edits[s.plan.name], trace) if s.plan.name in edits else s
-                for s in sections
-            ]
+            sections = [await revise_or_keep(llm, s, edits, failed, trace) for s in sections]
         rounds.append(
             ReviewRound(
                 round=round_number,
@@ -253,7 +277,8 @@ async def write_document(
                 cohesion_score=answer.cohesion_score,
                 suggested_edits=answer.suggested_edits,
                 passed=passed,
-                revised_sections=list(edits) if revise_now else [],
+                revised_sections=[n for n in edits if n not in failed] if revise_now else [],
+                failed_revisions=failed,
                 usage=sum((c.usage for c in trace.calls[first_call:]), Usage()),
             )
         )

@@ -39,8 +39,9 @@ async def test_a_strict_gate_sends_edits_back_for_a_revision_round(
 
     first, second = result.rounds  # the review, one revision, the final review
     assert not first.passed
-    assert first.revised_sections  # rewritten: only the sections with an edit
-    assert set(first.revised_sections) == {e.section_name for e in first.suggested_edits}
+    edited = {e.section_name for e in first.suggested_edits}
+    assert edited  # only the sections with an edit are rewritten (or kept, if that failed)
+    assert set(first.revised_sections) | set(first.failed_revisions) == edited
     revised = {s.plan.name for s in result.sections if s.revisions == 1}
     assert revised == set(first.revised_sections)
     assert second.revised_sections == []  # no rounds left
@@ -109,4 +110,23 @@ async def test_only_edited_sections_are_rewritten_and_rounds_are_capped() -> Non
     assert not result.accepted
     assert [s.revisions for s in result.sections] == [0, 2, 0]
     assert [s.content for s in result.sections] == ["draft 0", "draft 4", "draft 2"]
+
+
+async def test_a_revision_that_never_validates_keeps_the_draft() -> None:
+    otherwise = scripted([50, 60], ["Two"])
+
+    def script(body: dict[str, Any]) -> Reply:
+        if "You revise" in body["messages"][0]["content"]:
+            return Reply('{"content": "loops and loops', finish_reason="length")
+        return otherwise(body)
+
+    with stub_server(script) as stub:
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        result = await write_document(TOPIC, llm=llm, threshold=0.8, max_revisions=1)
+        await llm.aclose()
+
+    first, second = result.rounds
+    assert (first.revised_sections, first.failed_revisions) == ([], ["Two"])
+    assert [s.content for s in result.sections] == ["draft 0", "draft 1", "draft 2"]
+    assert second.cohesion_score == 0.6
     assert sum(r.usage.requests for r in result.rounds) + 4 == result.usage.requests
