@@ -111,6 +111,11 @@ def line_chart(
             f'<polyline points="{path}" fill="none" stroke="{COLOURS[i % len(COLOURS)]}" '
             f'stroke-width="2"><title>{_e(name)}</title></polyline>'
         )
+    for tick in (x0, (x0 + x1) / 2, x1):
+        svg.append(
+            f'<text x="{px(tick):.1f}" y="{height - pad + 12}" font-size="9" '
+            f'text-anchor="middle">{tick:g}</text>'
+        )
     svg.append(
         f'<text x="{width / 2}" y="{height - 6}" font-size="10" text-anchor="middle">'
         f'{_e(x_label)}</text><text x="4" y="{pad - 8}" font-size="10">1.0</text>'

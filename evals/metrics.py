@@ -29,6 +29,8 @@ class Estimate:
     def __str__(self) -> str:
         if self.value is None:
             return "n/a"
+        if self.low is None or self.high is None:
+            return f"{self.value:.2f} (n={self.n}, no interval)"
         return f"{self.value:.2f} [{self.low:.2f}, {self.high:.2f}]"
 
 

@@ -139,6 +139,7 @@ async def run_model(
     async def one(eval_name: str, case_id: str, payload: dict[str, Any], work: Any) -> None:
         async with gate:
             trace, started, error = Trace(), time.perf_counter(), None
+            payload["output"] = None
             try:
                 payload["output"] = await work(trace)
             except Exception as failure:  # recorded, and the run goes on
@@ -179,6 +180,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", choices=["calendar", "orchestra"], help="run one eval only")
     p.add_argument("--out", type=Path, default=Path("evals/runs/latest"))
     p.add_argument("--fresh", action="store_true", help="discard earlier results in --out")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: write the reports from the results already in --out",
+    )
     p.add_argument("--retry-errors", action="store_true", help="re-run only cases that errored")
     p.add_argument(
         "--concurrency",
@@ -303,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         path.unlink()
     started = time.perf_counter()
     try:
-        asyncio.run(run_all(args, path))
+        if not args.report_only:
+            asyncio.run(run_all(args, path))
     except (KeyboardInterrupt, SystemExit):
         console.print(f"Interrupted: results so far are kept in {path}; run again to resume.")
         return EXIT_INTERRUPTED

@@ -4,6 +4,7 @@ import pytest
 
 from evals.metrics import (
     best_threshold,
+    mean,
     binary,
     multiclass,
     percentile,
@@ -77,6 +78,13 @@ def test_the_sweep_finds_the_threshold_that_maximises_f1() -> None:
     best = best_threshold(sweep)
     assert best is not None
     assert best["threshold"] == 0.6
+
+
+def test_a_single_value_has_no_interval_and_says_so() -> None:
+    estimate = mean([0.5])
+    assert (estimate.value, estimate.low, estimate.high) == (0.5, None, None)
+    assert str(estimate) == "0.50 (n=1, no interval)"
+    assert str(mean([])) == "n/a"
 
 
 def test_percentiles_interpolate() -> None:
