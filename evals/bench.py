@@ -77,22 +77,14 @@ def row(
 
 
 @contextlib.contextmanager
-def stub_process(delay: float = 0.0) -> Iterator[str]:
+def stub_process(delay: float = 0.0, answers: dict[str, Any] | None = None) -> Iterator[str]:
     """The stub endpoint in its own process, so it does not share the client's CPU time."""
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "patterns.stub",
-            "--port",
-            str(port),
-            "--delay",
-            str(delay),
-            "--content",
-            json.dumps(ANSWER),
-        ]
-    )
+    command = [sys.executable, "-m", "patterns.stub", "--port", str(port), "--delay", str(delay),
+               "--content", json.dumps(ANSWER)]  # fmt: skip
+    if answers:
+        command += ["--answers", json.dumps(answers)]
+    process = subprocess.Popen(command)
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -275,10 +267,12 @@ def _dataset(directory: Path, cases: int) -> Path:
     return path
 
 
-def _eval_args(base_url: str, dataset: Path, out: Path, concurrency: int, cache: bool) -> list[str]:
+def _eval_args(
+    base_url: str, dataset: Path, out: Path, concurrency: int, cache: bool, model: str = "bench"
+) -> list[str]:
     argv = [
         "--model",
-        f"bench@{base_url}",
+        f"{model}@{base_url}",
         "--requests",
         str(dataset),
         "--only",
@@ -325,20 +319,18 @@ def _fixed(answer: dict[str, Any], delay: float) -> Callable[[dict[str, Any]], R
 
 
 def harness_throughput(delay: float = 0.1) -> list[dict[str, Any]]:
+    """Each case is 4 calls, 3 deep (chain, router, then the parallel pair at once), so N
+    cases in flight could make 4N/(3D) calls a second, if the SDK kept up."""
     rows = []
     with stub_process() as zero:
         ceiling = bare_async_rate(zero)
-    script = by_schema(**{title: _fixed(answer, delay) for title, answer in STUB_ANSWERS.items()})
-    with tempfile.TemporaryDirectory() as tmp, stub_server(script) as stub:
+    with tempfile.TemporaryDirectory() as tmp, stub_process(delay, STUB_ANSWERS) as base_url:
         for concurrency in (1, 8, 64):
-            cases = max(8, 2 * concurrency)
-            dataset = _dataset(Path(tmp), cases)
-            elapsed = _timed_eval(
-                _eval_args(stub.base_url, dataset, Path(tmp) / "run", concurrency, cache=False)
-            )
-            calls = 5 * cases  # chain, router, and the parallel pair: 4 delays deep per case
-            rate = calls / elapsed
-            ideal = min(5 * concurrency / (4 * delay), ceiling)
+            dataset = _dataset(Path(tmp), max(8, 4 * concurrency))
+            out = Path(tmp) / "run"
+            elapsed = _timed_eval(_eval_args(base_url, dataset, out, concurrency, cache=False))
+            requests = sum(r["usage"]["requests"] for r in results.read(out / "results.jsonl"))
+            rate, ideal = requests / elapsed, min(4 * concurrency / (3 * delay), ceiling)
             rows.append(
                 row(
                     f"harness throughput, N={concurrency}, D={delay}s",
@@ -408,7 +400,8 @@ def embedded_model(server: LocalServer) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         dataset = _dataset(Path(tmp), 4)
         out = Path(tmp) / "run"
-        elapsed = _timed_eval(_eval_args(server.base_url, dataset, out, 1, cache=False))
+        argv = _eval_args(server.base_url, dataset, out, 1, cache=False, model=server.model_name)
+        elapsed = _timed_eval(argv)
         records = results.read(out / "results.jsonl")
     calls = [c["usage"] for r in records for c in r["calls"]]
     seen_gen = sum(c["completion_tokens"] for c in calls) / sum(c["latency_s"] for c in calls)
@@ -469,18 +462,18 @@ def _prefix_reuse(server: LocalServer) -> tuple[float, float]:
     client = OpenAI(base_url=server.base_url, api_key="x", max_retries=0)
     long = "You are a careful calendar assistant. " * 40
 
-    def ask(system: str) -> float:
+    def ask(system: str, user: str = "hi") -> float:
         started = time.perf_counter()
         client.chat.completions.create(
             model=server.model_name,
             max_tokens=1,
             temperature=0,
-            messages=[{"role": "system", "content": system}, {"role": "user", "content": "hi"}],
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
         )
         return time.perf_counter() - started
 
     ask(long)
-    warm = ask(long)
+    warm = ask(long, "hello")
     cold = ask("You are a careful meeting planner. " * 40)
     client.close()
     return warm, cold

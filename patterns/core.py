@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Literal, TypeAlias, TypeVar, cast
 
 import httpx2
@@ -344,7 +345,7 @@ class LLM:
         step: str,
         context: dict[str, Any] | None,
     ) -> Dialogue[T]:
-        schema = output_type.model_json_schema()
+        schema = schema_of(output_type)
 
         def interpret(completion: ChatCompletion) -> T:
             text = _answer_text(completion)
@@ -392,7 +393,7 @@ class LLM:
             return self._dialogue(
                 system=system, user=user, step=step, label=tool.name, shape=shape, interpret=native
             )
-        schema = tool.arguments.model_json_schema()
+        schema = schema_of(tool.arguments)
         return self._dialogue(
             system=self._instructions(
                 f"{system}\n\nFill in the arguments of: {tool.description}", schema
@@ -407,8 +408,9 @@ class LLM:
     def _instructions(self, system: str, schema: dict[str, Any]) -> str:
         if self.mode == "json_schema":
             return system  # the endpoint enforces the schema, descriptions included
-        compact = json.dumps(_untitled(schema), separators=(",", ":"))
-        return f"{system}\n\nReply with one JSON object that matches this JSON schema: {compact}"
+        return f"{system}\n\nReply with one JSON object that matches this JSON schema: " + (
+            _compact(json.dumps(schema))
+        )
 
     def _response_format(self, name: str, schema: dict[str, Any]) -> dict[str, Any]:
         if self.mode == "json_schema":
@@ -508,6 +510,17 @@ class _Meter:
 
 def _brief(error: openai.APIStatusError) -> str:
     return " ".join(str(error.message).split())[:300]
+
+
+@lru_cache(maxsize=256)
+def schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema, built once per model (it costs more than a replayed call)."""
+    return model.model_json_schema()
+
+
+@lru_cache(maxsize=256)
+def _compact(schema_json: str) -> str:
+    return json.dumps(_untitled(json.loads(schema_json)), separators=(",", ":"))
 
 
 def _untitled(schema: Any) -> Any:

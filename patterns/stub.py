@@ -74,6 +74,12 @@ def completion(reply: Reply, model: str) -> dict[str, Any]:
     }
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many clients at once (the default backlog of 5 refuses them)
+    daemon_threads = True
+    block_on_close = False  # a hanging handler must not hold up the test
+
+
 @contextmanager
 def stub_server(script: Callable[[dict[str, Any]], Reply], port: int = 0) -> Iterator[StubServer]:
     stub = StubServer(script)
@@ -107,9 +113,7 @@ def stub_server(script: Callable[[dict[str, Any]], Reply], port: int = 0) -> Ite
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    server.block_on_close = False  # a hanging handler must not hold up the test
+    server = _Server(("127.0.0.1", port), Handler)
     stub.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
@@ -151,8 +155,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--content", default='{"ok": true}')
+    parser.add_argument("--answers", help="JSON: schema title -> answer, to answer by schema")
     args = parser.parse_args()
-    with stub_server(always(Reply(args.content, delay_s=args.delay)), port=args.port):
+    script = always(Reply(args.content, delay_s=args.delay))
+    if args.answers:
+        script = by_schema(
+            **{
+                title: always(Reply(json.dumps(answer), delay_s=args.delay))
+                for title, answer in json.loads(args.answers).items()
+            }
+        )
+    with stub_server(script, port=args.port):
         threading.Event().wait()
 
 

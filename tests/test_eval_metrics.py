@@ -4,8 +4,8 @@ import pytest
 
 from evals.metrics import (
     best_threshold,
-    mean,
     binary,
+    mean,
     multiclass,
     percentile,
     proportion,
