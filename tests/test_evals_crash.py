@@ -14,29 +14,20 @@ from typing import Any
 import pytest
 
 from evals import results
+from evals.bench import STUB_ANSWERS
 from evals.run import main
 from patterns.stub import Reply, StubServer, by_schema, stub_server
 
-ANSWERS = {
-    "EventExtraction": {"description": "x", "is_calendar_event": True, "confidence_percent": 90},
-    "RouteDecision": {"description": "x", "request_type": "new_event", "confidence_percent": 90},
-    "CalendarValidation": {
-        "description": "x",
-        "is_calendar_request": True,
-        "confidence_percent": 90,
-    },
-    "SecurityAnswer": {"verdict": "ordinary_request"},
-}
 CASES = 12
 
 
 def answer(title: str) -> Any:
-    return lambda _: Reply(json.dumps(ANSWERS[title]), delay_s=0.05)
+    return lambda _: Reply(json.dumps(STUB_ANSWERS[title]), delay_s=0.05)
 
 
 @pytest.fixture
 def stub() -> Iterator[StubServer]:
-    with stub_server(by_schema(**{t: answer(t) for t in ANSWERS})) as server:
+    with stub_server(by_schema(**{t: answer(t) for t in STUB_ANSWERS})) as server:
         yield server
 
 
