@@ -141,21 +141,24 @@ def roc_auc(truth: Sequence[bool], scores: Sequence[float]) -> float | None:
 def threshold_sweep(
     truth: Sequence[bool], scores: Sequence[float], steps: int = 20
 ) -> list[dict[str, Any]]:
-    """The gate at thresholds 1/steps .. 1: a case passes when its score >= threshold."""
+    """The gate at thresholds 1/steps .. 1: a case passes when its score >= threshold.
+
+    Point values only (no intervals): 20 bootstraps per sweep would dominate a report."""
     rows = []
+    negatives = sum(not t for t in truth)
     for i in range(1, steps + 1):
         threshold = round(i / steps, 4)
-        predicted = [s >= threshold for s in scores]
-        scores_at = binary(truth, predicted)
-        fpr = proportion(scores_at["confusion"]["fp"], sum(not t for t in truth))
+        pairs = [(t, s >= threshold) for t, s in zip(truth, scores, strict=True)]
+        tp = sum(t and p for t, p in pairs)
+        fp = sum(p and not t for t, p in pairs)
         rows.append(
             {
                 "threshold": threshold,
-                "accuracy": scores_at["accuracy"].value,
-                "precision": scores_at["precision"].value,
-                "recall": scores_at["recall"].value,
-                "f1": _f1(list(zip(truth, predicted, strict=True))),
-                "false_positive_rate": fpr.value,
+                "accuracy": proportion(sum(t == p for t, p in pairs), len(pairs)).value,
+                "precision": proportion(tp, tp + fp).value,
+                "recall": proportion(tp, sum(truth)).value,
+                "f1": _f1(pairs),
+                "false_positive_rate": proportion(fp, negatives).value,
             }
         )
     return rows
