@@ -111,6 +111,10 @@ def line_chart(
             f'<polyline points="{path}" fill="none" stroke="{COLOURS[i % len(COLOURS)]}" '
             f'stroke-width="2"><title>{_e(name)}</title></polyline>'
         )
+        colour = COLOURS[i % len(COLOURS)]
+        svg += [  # points too: a single round draws no line
+            f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>' for x, y in drawn
+        ]
     for tick in (x0, (x0 + x1) / 2, x1):
         svg.append(
             f'<text x="{px(tick):.1f}" y="{height - pad + 12}" font-size="9" '
