@@ -81,10 +81,17 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def stub_server(script: Callable[[dict[str, Any]], Reply], port: int = 0) -> Iterator[StubServer]:
+def stub_server(
+    script: Callable[[dict[str, Any]], Reply], port: int = 0, *, keep_alive: bool = False
+) -> Iterator[StubServer]:
     stub = StubServer(script)
 
     class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, like a real endpoint (benchmarks); tests close each connection so
+        # clients they never close leave no socket behind.
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+        disable_nagle_algorithm = True  # small writes must not wait for delayed ACKs
+
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
             stub.requests.append(body)
@@ -165,7 +172,7 @@ def main() -> None:
                 for title, answer in json.loads(args.answers).items()
             }
         )
-    with stub_server(script, port=args.port):
+    with stub_server(script, port=args.port, keep_alive=True):
         threading.Event().wait()
 
 
