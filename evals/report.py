@@ -106,7 +106,7 @@ def usage_scores(
     prompt = sum(c["usage"]["prompt_tokens"] for c in calls)
     completion = sum(c["usage"]["completion_tokens"] for c in calls)
     latencies = [c["usage"]["latency_s"] / c["usage"]["requests"] for c in calls]
-    errored = sum(bool(r.get("error")) or _part_failed(r) for r in records)
+    errored = sum(bool(r.get("error")) or part_failed(r) for r in records)
     return {
         "cases": len(records),
         "calls": len(calls),
@@ -121,7 +121,7 @@ def usage_scores(
     }
 
 
-def _part_failed(record: dict[str, Any]) -> bool:
+def part_failed(record: dict[str, Any]) -> bool:
     output = record.get("output") or {}
     return any(isinstance(v, dict) and "error" in v for v in output.values())
 

@@ -262,7 +262,7 @@ def concurrency(args: argparse.Namespace, spec: ModelSpec) -> int:
 
 
 def _errored(record: dict[str, Any]) -> bool:
-    return bool(record.get("error")) or report._part_failed(record)
+    return bool(record.get("error")) or report.part_failed(record)
 
 
 def write_reports(args: argparse.Namespace, path: Path) -> dict[str, Any]:
