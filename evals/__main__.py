@@ -1,5 +1,8 @@
+"""``python -m evals`` and the ``patterns-evals`` console script."""
+
 import sys
 
 from .run import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -45,7 +45,7 @@ from . import results
 from . import run as eval_run
 
 ROOT = Path(__file__).parent.parent
-CASSETTE = ROOT / "cassettes/test_chain/test_a_clear_event_is_confirmed_end_to_end.yaml"
+CASSETTE = ROOT / "tests/cassettes/test_chain/test_a_clear_event_is_confirmed_end_to_end.yaml"
 console = Console()
 
 

@@ -6,10 +6,11 @@ stopped. A lock stops two runs from writing the same file at once.
 
 from __future__ import annotations
 
-import fcntl
 import json
 from pathlib import Path
 from typing import Any, TextIO
+
+from filelock import FileLock, Timeout
 
 
 class ResultsLocked(RuntimeError):
@@ -24,23 +25,25 @@ class ResultsFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: TextIO | None = None
+        # A lock file beside the results (filelock: flock on POSIX, msvcrt on Windows).
+        self._lock = FileLock(path.with_name(path.name + ".lock"))
 
     def __enter__(self) -> ResultsFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", encoding="utf-8")
         try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._file.close()
+            self._lock.acquire(timeout=0)
+        except Timeout:
             raise ResultsLocked(
                 f"{self.path} is being written by another eval run; wait for it to finish "
                 "or choose another --out folder"
             ) from None
+        self._file = self.path.open("a", encoding="utf-8")
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:
             self._file.close()
+        self._lock.release()
 
     def append(self, record: dict[str, Any]) -> None:
         assert self._file is not None

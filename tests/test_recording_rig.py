@@ -7,22 +7,10 @@ from pathlib import Path
 import pytest
 
 CASSETTE = (
-    Path(__file__).parent.parent
-    / "cassettes/test_chain/test_a_non_event_is_rejected_at_the_gate.yaml"
+    Path(__file__).parent / "cassettes/test_chain/test_a_non_event_is_rejected_at_the_gate.yaml"
 )
 
-CONFTEST = """
-import pytest
-from patterns.core import LLM
-
-pytest_plugins = ["patterns.testing"]
-
-@pytest.fixture
-async def llm():
-    model = LLM.from_env(base_url="http://127.0.0.1:9/v1", mode="json_object", max_retries=0)
-    yield model
-    await model.aclose()
-"""
+CONFTEST = 'pytest_plugins = ["patterns.testing"]  # its llm fixture: a dummy endpoint at replay'
 
 TEST = """
 import pytest
@@ -46,7 +34,7 @@ async def test_replay_without_calls(llm):
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeini(
         "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\n"
-        "asyncio_default_test_loop_scope = session\n"
+        "asyncio_default_test_loop_scope = session\nllm_structured_mode = json_object\n"
     )
     pytester.makeconftest(CONFTEST)
     for name in ("test_replay", "test_replay_without_calls"):
@@ -74,7 +62,8 @@ def test_one_changed_word_fails_with_a_diff_and_the_rerecord_command(
     assert "request body changed:" in output
     assert '"content": "You triage messages' in output  # the recorded line of the diff
     assert '"content": "You sort messages' in output  # the line sent now
-    assert "nox -s record -- test_prompt.py::test_replay\n" in output
+    # No command configured: the plain pytest one with the record flags.
+    assert "    pytest test_prompt.py::test_replay --record-mode=rewrite --snapshot-update\n" in output
     # A cassette whose calls are no longer made fails too, with the same advice.
     assert "1 recorded interaction(s)" in output
-    assert "nox -s record -- test_prompt.py::test_replay_without_calls" in output
+    assert "pytest test_prompt.py::test_replay_without_calls --record-mode=rewrite" in output

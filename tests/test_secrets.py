@@ -26,7 +26,7 @@ class Answer(BaseModel):
 
 
 def test_no_committed_cassette_holds_anything_secret_like() -> None:
-    cassettes = sorted((ROOT / "cassettes").rglob("*.yaml"))
+    cassettes = sorted((ROOT / "tests" / "cassettes").rglob("*.yaml"))
     assert cassettes, "no cassettes found"
     found = {
         str(path.relative_to(ROOT)): match.group(0)

@@ -1,0 +1,81 @@
+"""Secrets out of everything this package writes: messages, logs, results, cassettes.
+
+Two kinds of secret are removed: the ones we know (the configured key, a password or
+a key in the base URL) and anything shaped like a credential (``sk-…``, a bearer
+token, ``api-key=…``). Endpoints are shown as scheme, host, port and path only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+REDACTED = "[redacted]"
+
+SECRET_PARAM = re.compile(r"key|token|secret|password|passwd|pwd|sig|auth|credential", re.I)
+"""Query parameter names whose values are secrets (``?api-key=``, ``?sig=``, ``?token=``)."""
+
+KEY_SHAPED = re.compile(
+    r"sk-[A-Za-z0-9_\-]{16,}"  # OpenAI, Anthropic (sk-ant-), most proxies
+    r"|(?<![A-Za-z0-9])(?:org|proj)[-_][A-Za-z0-9]{16,}"  # OpenAI organisation / project ids
+    r"|Bearer\s+[A-Za-z0-9._~+/=\-]{12,}"
+    r"|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_\-]{35}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abpr]-[A-Za-z0-9-]{10,}"
+    r"|(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"  # user:password@ in a URL
+    r"|(?i:(?<=api[-_]key=)|(?<=api_key\":\s\")|(?<=token=))[^&\s\"']{8,}",
+)
+"""Strings shaped like credentials, whatever their origin."""
+
+MIN_KNOWN_SECRET = 6
+"""Known secrets shorter than this are not searched for (they would match ordinary text)."""
+
+NOT_SECRET = frozenset({"not-needed", "sk-no-key-required", "EMPTY", "none", "ollama"})
+"""Placeholder keys that local servers accept: nothing to hide."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` without userinfo, and with the values of secret query parameters hidden."""
+    try:
+        parts = urlsplit(str(url))
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+    except ValueError:
+        return REDACTED  # not a URL we can take apart: show nothing of it
+    query = [
+        (name, REDACTED if SECRET_PARAM.search(name) else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="[]"), ""))
+
+
+def url_secrets(url: str) -> set[str]:
+    """The password and secret query values of ``url``, to be searched for elsewhere."""
+    try:
+        parts = urlsplit(str(url))
+        found = {parts.password or ""}
+    except ValueError:
+        return set()
+    found |= {v for k, v in parse_qsl(parts.query) if SECRET_PARAM.search(k)}
+    return known(found)
+
+
+def known(values: Iterable[str | None]) -> set[str]:
+    """The values worth searching for: long enough, and not a placeholder."""
+    return {v for v in values if v and len(v) >= MIN_KNOWN_SECRET and v not in NOT_SECRET}
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every known secret and every key-shaped string replaced."""
+    for secret in sorted(known(secrets), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return KEY_SHAPED.sub(REDACTED, text)
+
+
+def find_secret(text: str, secrets: Iterable[str] = ()) -> str | None:
+    """What kind of secret ``text`` holds (never the secret itself), or None."""
+    if any(secret in text for secret in known(secrets)):
+        return "a key, password or token this run was configured with"
+    match = KEY_SHAPED.search(text)
+    return f"a credential-shaped string ({match.group(0)[:4]}…)" if match else None
