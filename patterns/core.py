@@ -16,9 +16,16 @@ Configuration comes from arguments, or from the environment:
 ``PATTERNS_API_KEY``        key (falls back to ``OPENAI_API_KEY``; local servers
                             need none)
 ``PATTERNS_MODEL``          model name (default: the embedded model's name)
-``PATTERNS_STRUCTURED_MODE`` ``json_schema`` (default), ``json_object`` or ``prompt``
+``PATTERNS_STRUCTURED_MODE`` ``auto`` (default), ``json_schema``, ``json_object`` or
+                            ``prompt``
 ``PATTERNS_TOOL_MODE``      ``native`` (default) or ``emulated`` (structured output)
 =========================== =====================================================
+
+``auto`` detects the structured-output mode once per endpoint and process: a tiny
+probe request tries ``json_schema``, then ``json_object`` with a schema (what
+llama-cpp-python takes); an endpoint that refuses both gets ``prompt``. The choice
+is logged. Set the mode explicitly where requests must be the same on every run
+(recorded tests: the plugin's ``llm`` fixture always does).
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from .errors import (
     RequestRejected,
     StructuredOutputError,
 )
+from .redact import redact_url
 from .tools import Tool, ToolCall, ToolRetry
 from .usage import CallRecord, Trace, Usage
 
@@ -62,6 +70,16 @@ Dialogue: TypeAlias = Generator[dict[str, Any], ChatCompletion, R]
 
 StructuredMode = Literal["json_schema", "json_object", "prompt"]
 STRUCTURED_MODES: tuple[StructuredMode, ...] = ("json_schema", "json_object", "prompt")
+ModeSetting = StructuredMode | Literal["auto"]
+
+_DETECTED: dict[str, StructuredMode] = {}
+"""The mode each endpoint accepted, by base URL, for the life of the process."""
+_PROBE_SCHEMA = {
+    "type": "object",
+    "properties": {"ok": {"type": "boolean"}},
+    "required": ["ok"],
+    "title": "Probe",
+}
 
 ToolMode = Literal["native", "emulated"]
 
@@ -82,7 +100,7 @@ class LLM:
     model: str = DEFAULT_MODEL
     client: OpenAI | None = None
     aclient: AsyncOpenAI | None = None
-    mode: StructuredMode = "json_schema"
+    mode: ModeSetting = "auto"
     tool_mode: ToolMode = "native"
     temperature: float = 0.0
     max_tokens: int = 1024
@@ -99,7 +117,7 @@ class LLM:
         base_url: str | None = None,
         api_key: str | None = None,
         model: str | None = None,
-        mode: StructuredMode | None = None,
+        mode: ModeSetting | None = None,
         tool_mode: ToolMode | None = None,
         max_retries: int = 2,
         timeout: float = 120.0,
@@ -122,10 +140,11 @@ class LLM:
                 "server) or OPENAI_API_KEY, or run under `patterns-server exec -- ...` "
                 "to use the embedded local model"
             )
-        chosen_mode = mode or _env("PATTERNS_STRUCTURED_MODE") or "json_schema"
-        if chosen_mode not in STRUCTURED_MODES:
+        chosen_mode = mode or _env("PATTERNS_STRUCTURED_MODE") or "auto"
+        if chosen_mode not in (*STRUCTURED_MODES, "auto"):
             raise ConfigurationError(
-                f"PATTERNS_STRUCTURED_MODE={chosen_mode!r}; expected one of {STRUCTURED_MODES}"
+                f"PATTERNS_STRUCTURED_MODE={chosen_mode!r}; expected auto or one of "
+                f"{STRUCTURED_MODES}"
             )
         chosen_tools = tool_mode or _env("PATTERNS_TOOL_MODE") or "native"
         if chosen_tools not in ("native", "emulated"):
@@ -144,7 +163,7 @@ class LLM:
             model=model or _env("PATTERNS_MODEL") or DEFAULT_MODEL,
             client=OpenAI(**common),
             aclient=AsyncOpenAI(**common, http_client=async_http_client),
-            mode=chosen_mode,
+            mode=cast(ModeSetting, chosen_mode),
             tool_mode=cast(ToolMode, chosen_tools),
             **settings,
         )
@@ -171,8 +190,9 @@ class LLM:
         context: dict[str, Any] | None = None,
     ) -> T:
         """Ask for one ``output_type``; the sync twin of ``aparse``."""
-        dialogue = self._structured(output_type, system, user, step, context)
-        return self._run(dialogue, step, trace)
+        llm = self._detect_mode()
+        dialogue = llm._structured(output_type, system, user, step, context)
+        return llm._run(dialogue, step, trace)
 
     async def aparse(
         self,
@@ -190,14 +210,16 @@ class LLM:
         context): a validator that rejects an answer sends its message back to the
         model like any other validation error.
         """
-        dialogue = self._structured(output_type, system, user, step, context)
-        return await self._arun(dialogue, step, trace)
+        llm = await self._adetect_mode()
+        dialogue = llm._structured(output_type, system, user, step, context)
+        return await llm._arun(dialogue, step, trace)
 
     def call_tool(
         self, tool: Tool, *, system: str, user: str, step: str, trace: Trace | None = None
     ) -> ToolCall:
         """Have the model call ``tool``; the sync twin of ``acall_tool``."""
-        return self._run(self._tool_dialogue(tool, system, user, step), step, trace)
+        llm = self if self.tool_mode == "native" else self._detect_mode()
+        return llm._run(llm._tool_dialogue(tool, system, user, step), step, trace)
 
     async def acall_tool(
         self, tool: Tool, *, system: str, user: str, step: str, trace: Trace | None = None
@@ -208,7 +230,69 @@ class LLM:
         tool: small local models do not call tools on their own); ``"emulated"``
         asks for the arguments as structured output, for endpoints without tools.
         """
-        return await self._arun(self._tool_dialogue(tool, system, user, step), step, trace)
+        llm = self if self.tool_mode == "native" else await self._adetect_mode()
+        return await llm._arun(llm._tool_dialogue(tool, system, user, step), step, trace)
+
+    # --- Structured-output mode detection (``mode="auto"``) --------------------------------
+
+    def _detect_mode(self) -> LLM:
+        if (known := self._known_mode()) is not None:
+            return known
+        assert self.client is not None
+        for mode, probe in self._probes():
+            with self._refusal() as refused:
+                self.client.with_options(max_retries=0).chat.completions.create(**probe)
+            if not refused:
+                return self._settle(mode)
+        return self._settle("prompt")
+
+    async def _adetect_mode(self) -> LLM:
+        if (known := self._known_mode()) is not None:
+            return known
+        assert self.aclient is not None
+        for mode, probe in self._probes():
+            with self._refusal() as refused:
+                await self.aclient.with_options(max_retries=0).chat.completions.create(**probe)
+            if not refused:
+                return self._settle(mode)
+        return self._settle("prompt")
+
+    def _known_mode(self) -> LLM | None:
+        if self.mode != "auto":
+            return self
+        client = self.aclient or self.client
+        if client is None:
+            raise ConfigurationError("this LLM has no client; use LLM.from_env()")
+        mode = _DETECTED.get(str(client.base_url))
+        return None if mode is None else replace(self, mode=mode)
+
+    def _probes(self) -> Iterator[tuple[StructuredMode, dict[str, Any]]]:
+        for mode in ("json_schema", "json_object"):
+            shape = replace(self, mode=mode)._response_format("Probe", _PROBE_SCHEMA)
+            messages = [{"role": "user", "content": 'Reply with {"ok": true}'}]
+            yield mode, {"model": self.model, "messages": messages, "max_tokens": 8, **shape}
+
+    def _settle(self, mode: StructuredMode) -> LLM:
+        client = self.aclient or self.client
+        assert client is not None
+        _DETECTED[str(client.base_url)] = mode
+        logger.info("structured-output mode for %s: %s", redact_url(str(client.base_url)), mode)
+        return replace(self, mode=mode)
+
+    @contextmanager
+    def _refusal(self) -> Iterator[list[bool]]:
+        """Notes whether the endpoint refused the request's shape (400, 422, or the 500
+        that llama-cpp-python answers to json_schema); other failures are raised, typed."""
+        refused: list[bool] = []
+        with self._endpoint_errors():
+            try:
+                yield refused
+            except (openai.BadRequestError, openai.UnprocessableEntityError):
+                refused.append(True)
+            except openai.InternalServerError as error:
+                if error.status_code != 500:
+                    raise
+                refused.append(True)
 
     # --- How a call runs: one retry loop, two drivers ------------------------------------
 

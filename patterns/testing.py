@@ -84,11 +84,13 @@ INI_OPTIONS: dict[str, tuple[str, str | list[str]]] = {
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     for name, (help_text, default) in INI_OPTIONS.items():
-        kind = "args" if isinstance(default, list) else "string"
-        parser.addini(name, help_text, type=kind, default=default)
+        if isinstance(default, list):
+            parser.addini(name, help_text, type="args", default=default)
+        else:
+            parser.addini(name, help_text, type="string", default=default)
 
 
-class RecordingConfigError(pytest.UsageError):
+class RecordingConfigError(ValueError):
     """A ``vcr_config`` (or ``vcr`` mark) asked for something that would make replays lie."""
 
 
@@ -149,7 +151,9 @@ def scrub_uri(uri: str) -> str:
     return urlunsplit(("", "", parts.path, urlencode(query), ""))
 
 
-def scrub_response(response: dict[str, Any], secrets: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+def scrub_response(
+    response: dict[str, Any], secrets: frozenset[str] | set[str] = frozenset()
+) -> dict[str, Any]:
     """Only ``content-type`` headers; no echoed key or key-shaped string in the body."""
     response["headers"] = {
         k: v for k, v in response["headers"].items() if k.lower() in KEPT_HEADERS
@@ -225,7 +229,9 @@ _BlockDumper.add_representer(str, _str_block)
 # --- How requests are matched -------------------------------------------------------------
 
 
-def canonical_body(body: bytes | str | None, unmatched: frozenset[str] = frozenset({"model"})) -> str:
+def canonical_body(
+    body: bytes | str | None, unmatched: frozenset[str] = frozenset({"model"})
+) -> str:
     if body is None:
         return ""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
@@ -270,7 +276,9 @@ REFUSED: dict[str, tuple[Callable[[Any], bool], str]] = {
         "the plugin's serializer keeps cassettes readable and refuses to write secrets",
     ),
     "match_on": (
-        lambda value: "llm_body" not in value or bool({"uri", "host", "port", "scheme"} & set(value)),
+        lambda value: (
+            "llm_body" not in value or bool({"uri", "host", "port", "scheme"} & set(value))
+        ),
         "requests must be matched by 'llm_body' (a changed prompt must fail), and cannot be "
         "matched by uri, host, port or scheme, which cassettes do not store; add matchers "
         "with additional_matchers",
@@ -294,7 +302,9 @@ def guarded_options(options: dict[str, Any], secrets: Secrets) -> dict[str, Any]
                 f"patterns.testing refuses vcr option {name}={options[name]!r}: {why}."
             )
     merged = {**PLUGIN_CONFIG, **options}
-    header_filters = [h if isinstance(h, tuple) else (h, None) for h in merged.pop("filter_headers", ())]
+    header_filters = [
+        h if isinstance(h, tuple) else (h, None) for h in merged.pop("filter_headers", ())
+    ]
     theirs_request = _as_tuple(merged.pop("before_record_request", merged.pop("before_record", ())))
     theirs_response = _as_tuple(merged.get("before_record_response", ()))
     merged["before_record_request"] = (
@@ -476,7 +486,9 @@ def llm_stub() -> Iterator[Callable[..., StubServer]]:
     each request body with ``fn(body)``. Stopped when the test ends."""
     with ExitStack() as stack:
 
-        def start(*replies: Reply, script: Callable[[dict[str, Any]], Reply] | None = None) -> StubServer:
+        def start(
+            *replies: Reply, script: Callable[[dict[str, Any]], Reply] | None = None
+        ) -> StubServer:
             return stack.enter_context(stub_server(script or always(*replies)))
 
         yield start

@@ -10,7 +10,9 @@ import pytest
 from patterns.stub import Reply, StubServer
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "prompt-regression"
-SUMMARY = '{"sentence": "The old depot becomes a library with a rooftop garden.", "topic": "library"}'
+SUMMARY = (
+    '{"sentence": "The old depot becomes a library with a rooftop garden.", "topic": "library"}'
+)
 
 KEY = "sk-proj-USERKEYUSERKEYUSERKEY0042"
 PASSWORD = "hunter2-in-the-url"
@@ -60,13 +62,13 @@ def test_a_user_project_records_replays_and_fails_on_a_changed_prompt(
     # One word of the prompt changes: both tests fail, each with the diff and the
     # re-record command this project configured (its own vcr_config notwithstanding).
     source = example.path / "summarize.py"
-    source.write_text(source.read_text().replace("one sentence", "a single sentence"))
+    source.write_text(source.read_text().replace("one short sentence", "a single short sentence"))
     result = example.runpytest_subprocess()
     result.assert_outcomes(failed=2)
     output = result.stdout.str()
     assert "request body changed:" in output
-    assert "-   \"content\": \"Summarise the user's text in one sentence" in output
-    assert "+   \"content\": \"Summarise the user's text in a single sentence" in output
+    assert '-   "content": "Summarise the user\'s text in one short sentence' in output
+    assert '+   "content": "Summarise the user\'s text in a single short sentence' in output
     assert (
         "    OPENAI_API_KEY=... pytest "
         "tests/test_summarize.py::test_an_article_becomes_one_short_sentence "
@@ -201,7 +203,10 @@ def test_call(client):
         ("", ["a/cassettes/test_api/test_call.yaml", "b/cassettes/test_api/test_call.yaml"]),
         (
             'llm_cassette_dir = "recorded"',
-            ["recorded/tests/a/test_api/test_call.yaml", "recorded/tests/b/test_api/test_call.yaml"],
+            [
+                "recorded/tests/a/test_api/test_call.yaml",
+                "recorded/tests/b/test_api/test_call.yaml",
+            ],
         ),
     ],
     ids=["beside-the-tests", "configured-folder"],

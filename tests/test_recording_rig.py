@@ -63,7 +63,9 @@ def test_one_changed_word_fails_with_a_diff_and_the_rerecord_command(
     assert '"content": "You triage messages' in output  # the recorded line of the diff
     assert '"content": "You sort messages' in output  # the line sent now
     # No command configured: the plain pytest one with the record flags.
-    assert "    pytest test_prompt.py::test_replay --record-mode=rewrite --snapshot-update\n" in output
+    assert (
+        "    pytest test_prompt.py::test_replay --record-mode=rewrite --snapshot-update\n" in output
+    )
     # A cassette whose calls are no longer made fails too, with the same advice.
     assert "1 recorded interaction(s)" in output
     assert "pytest test_prompt.py::test_replay_without_calls --record-mode=rewrite" in output

@@ -8,8 +8,9 @@ from openai import OpenAI
 from pydantic import BaseModel
 
 PROMPT = (
-    "Summarise the user's text in one sentence of at most 20 words. "
-    'Reply with JSON: {"sentence": "...", "topic": "one or two words"}'
+    "Summarise the user's text in one short sentence of your own, at most 20 words: "
+    "the main fact only. Reply with a JSON object with two keys: sentence (your summary) "
+    "and topic (the main subject, in one or two words)."
 )
 
 

@@ -1,9 +1,8 @@
 import json
 
 import pytest
-from syrupy.assertion import SnapshotAssertion
-
 from summarize import PROMPT, summarize
+from syrupy.assertion import SnapshotAssertion
 
 ARTICLE = (
     "The city council voted on Tuesday to turn the old railway depot into a public "
