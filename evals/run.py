@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -90,9 +89,8 @@ def endpoint(spec: ModelSpec) -> Iterator[dict[str, Any]]:
 
 @contextlib.asynccontextmanager
 async def connect(settings: dict[str, Any], cache: Path | None) -> AsyncIterator[LLM]:
-    transport = CachingTransport(cache) if cache else httpx2.AsyncHTTPTransport()
-    client = httpx2.AsyncClient(transport=transport, timeout=300)
-    llm = LLM.from_env(**settings, async_http_client=client)
+    transport = CachingTransport(cache) if cache else None
+    llm = LLM.from_env(**settings, timeout=300, async_transport=transport)
     try:
         yield llm
     finally:

@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal, TypeAlias, TypeVar, cast
+from urllib.parse import urlsplit
 
 import httpx2
 import openai
@@ -54,12 +55,20 @@ from .errors import (
     InputError,
     ModelNotFound,
     ModelResponseError,
+    PatternsError,
     RateLimited,
     RequestRejected,
     StructuredOutputError,
 )
-from .redact import redact_url
+from .redact import protect_logs, redact, redact_url, url_secrets
 from .tools import Tool, ToolCall, ToolRetry
+from .transport import (
+    DEFAULT_MAX_BYTES,
+    AnswerTooLarge,
+    AsyncBoundedTransport,
+    BoundedTransport,
+    DeadlineExceeded,
+)
 from .usage import CallRecord, Trace, Usage
 
 logger = logging.getLogger("patterns.core")
@@ -93,6 +102,15 @@ def _env(*names: str) -> str | None:
     return next((os.environ[n] for n in names if os.environ.get(n)), None)
 
 
+def _openai_key_may_go_to(base_url: str | None) -> bool:
+    if base_url is None or base_url == _env("OPENAI_BASE_URL"):
+        return True
+    try:
+        return urlsplit(base_url).hostname == "api.openai.com"
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class LLM:
     """A model behind an OpenAI-compatible endpoint, and how to ask it for typed output."""
@@ -121,7 +139,8 @@ class LLM:
         tool_mode: ToolMode | None = None,
         max_retries: int = 2,
         timeout: float = 120.0,
-        async_http_client: httpx2.AsyncClient | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_BYTES,
+        async_transport: httpx2.AsyncBaseTransport | None = None,
         organization: str | None = None,
         **settings: Any,
     ) -> LLM:
@@ -129,11 +148,21 @@ class LLM:
 
         ``max_retries`` is the openai SDK's own retry count for transport errors,
         429 and 5xx answers (with backoff); validation retries are separate.
-        ``async_http_client`` replaces the async client's transport (the evals'
-        response cache uses it).
+        ``timeout`` is each request's deadline: the whole answer must have arrived
+        by then, however slowly a server trickles it. An answer larger than
+        ``max_answer_bytes`` (after decompression) is not read further. Redirects are
+        not followed: the prompt and headers go to the configured endpoint only.
+        ``async_transport`` is the async client's own transport, under those bounds
+        (the evals' response cache uses it).
+
+        The key: ``api_key``, else ``PATTERNS_API_KEY``, else ``OPENAI_API_KEY`` but
+        only for OpenAI's own endpoint (or one named by ``OPENAI_BASE_URL``, its own
+        convention): an OpenAI key is never sent to another host by accident.
         """
         base_url = base_url or _env("PATTERNS_BASE_URL", "OPENAI_BASE_URL")
-        api_key = api_key or _env("PATTERNS_API_KEY", "OPENAI_API_KEY")
+        api_key = api_key or _env("PATTERNS_API_KEY")
+        if api_key is None and _openai_key_may_go_to(base_url):
+            api_key = _env("OPENAI_API_KEY")
         if base_url is None and api_key is None:
             raise ConfigurationError(
                 "no endpoint configured: set PATTERNS_BASE_URL (any OpenAI-compatible "
@@ -159,10 +188,28 @@ class LLM:
             "timeout": timeout,
             "organization": organization,
         }
+        limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
+        sync_http = openai.DefaultHttpxClient(
+            transport=BoundedTransport(
+                httpx2.HTTPTransport(limits=limits), timeout, max_answer_bytes
+            ),
+            follow_redirects=False,
+            timeout=timeout,
+        )
+        async_http = openai.DefaultAsyncHttpxClient(
+            transport=AsyncBoundedTransport(
+                async_transport or httpx2.AsyncHTTPTransport(limits=limits),
+                timeout,
+                max_answer_bytes,
+            ),
+            follow_redirects=False,
+            timeout=timeout,
+        )
+        protect_logs({key, organization or ""} | url_secrets(base_url or ""))
         return cls(
             model=model or _env("PATTERNS_MODEL") or DEFAULT_MODEL,
-            client=OpenAI(**common),
-            aclient=AsyncOpenAI(**common, http_client=async_http_client),
+            client=OpenAI(**common, http_client=sync_http),
+            aclient=AsyncOpenAI(**common, http_client=async_http),
             mode=cast(ModeSetting, chosen_mode),
             tool_mode=cast(ToolMode, chosen_tools),
             **settings,
@@ -306,7 +353,7 @@ class LLM:
                 started = meter.before()
                 with self._endpoint_errors():
                     completion = self.client.chat.completions.create(**request)
-                request = dialogue.send(meter.after(completion, started))
+                request = dialogue.send(meter.after(completion, started, request))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
         finally:
@@ -322,60 +369,99 @@ class LLM:
                 started = meter.before()
                 with self._endpoint_errors():
                     completion = await self.aclient.chat.completions.create(**request)
-                request = dialogue.send(meter.after(completion, started))
+                request = dialogue.send(meter.after(completion, started, request))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
         finally:
             meter.close()
 
+    def _secrets(self) -> set[str]:
+        """What must never appear in a message: the key, the organisation, URL secrets."""
+        client = self.aclient or self.client
+        if client is None:
+            return set()
+        found = {client.api_key, client.organization or "", client.project or ""}
+        return found | url_secrets(str(client.base_url))
+
     @contextmanager
     def _endpoint_errors(self) -> Iterator[None]:
         """The openai SDK's errors, after its own retries, as this package's typed errors,
-        each saying what happened and what to do. The key never appears."""
+        each saying what happened and what to do. No key, password or key-shaped text
+        appears in them, nor in the SDK error they are chained to."""
         client = self.aclient or self.client
-        where = str(client.base_url) if client is not None else "the endpoint"
+        where = redact_url(str(client.base_url)) if client is not None else "the endpoint"
         retries = client.max_retries if client is not None else 0
         try:
             yield
-        except openai.APITimeoutError as error:
+        except DeadlineExceeded as error:
             raise EndpointError(
+                f"{where} did not finish its answer in time ({error}); check that the server "
+                "is up and not overloaded, or raise LLM.from_env(timeout=...)"
+            ) from None
+        except AnswerTooLarge as error:
+            raise ModelResponseError(
+                f"{where} sent an answer that cannot be a chat completion: {error}; "
+                "raise LLM.from_env(max_answer_bytes=...) if it is genuine"
+            ) from None
+        except openai.APIError as error:
+            _scrub(error, self._secrets())
+            raise self._typed(error, where, retries) from error
+        except (ValueError, TypeError, AttributeError, RecursionError) as error:
+            # The SDK decoding a 200 that is not a chat completion: invalid UTF-8, a
+            # 5,000-digit number, JSON nested past the recursion limit, a bare string.
+            raise ModelResponseError(
+                f"{where} answered with something that is not a chat completion "
+                f"({type(error).__name__}: {redact(str(error), self._secrets())[:200]})"
+            ) from None
+
+    def _typed(self, error: openai.APIError, where: str, retries: int) -> PatternsError:
+        if isinstance(error, openai.APITimeoutError):
+            return EndpointError(
                 f"{where} did not answer in time ({retries} retries); check that the server "
                 "is up and not overloaded, or raise LLM.from_env(timeout=...)"
-            ) from error
-        except openai.APIConnectionError as error:
-            raise EndpointError(
-                f"cannot reach {where} ({retries} retries): {error.__cause__ or error}; "
+            )
+        if isinstance(error, openai.APIConnectionError):
+            cause = redact(str(error.__cause__ or error), self._secrets())
+            return EndpointError(
+                f"cannot reach {where} ({retries} retries): {cause}; "
                 "is the server running? (the embedded one: patterns-server serve)"
-            ) from error
-        except openai.RateLimitError as error:
-            raise RateLimited(
+            )
+        if isinstance(error, openai.RateLimitError):
+            return RateLimited(
                 f"{where} kept answering 429 (rate limited) through {retries} retries with "
                 "backoff; lower the concurrency or raise LLM.from_env(max_retries=...)"
-            ) from error
-        except openai.NotFoundError as error:
-            raise ModelNotFound(
+            )
+        if isinstance(error, openai.NotFoundError):
+            return ModelNotFound(
                 f"{where} has no model {self.model!r} (404); check PATTERNS_MODEL against "
                 "the endpoint's /models list"
-            ) from error
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
-            raise AuthenticationFailed(
+            )
+        if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
+            return AuthenticationFailed(
                 f"{where} refused the API key (HTTP {error.status_code}); check "
                 "PATTERNS_API_KEY or OPENAI_API_KEY"
-            ) from error
-        except (openai.BadRequestError, openai.UnprocessableEntityError) as error:
-            raise RequestRejected(
+            )
+        if isinstance(error, openai.BadRequestError | openai.UnprocessableEntityError):
+            return RequestRejected(
                 f"{where} refused the request (HTTP {error.status_code}): {_brief(error)}; "
                 "if it is about response_format, set PATTERNS_STRUCTURED_MODE to "
                 "json_object or prompt"
-            ) from error
-        except openai.APIStatusError as error:
-            raise EndpointError(
+            )
+        if isinstance(error, openai.APIStatusError) and 300 <= error.status_code < 400:
+            target = redact_url(error.response.headers.get("location", "elsewhere"))
+            return EndpointError(
+                f"{where} redirected the request (HTTP {error.status_code}) to {target}; "
+                "redirects are not followed, so that the prompt and the key go to the "
+                "configured endpoint only: set the final URL as the base URL"
+            )
+        if isinstance(error, openai.APIStatusError):
+            return EndpointError(
                 f"{where} failed with HTTP {error.status_code} ({retries} retries): {_brief(error)}"
-            ) from error
-        except (openai.APIResponseValidationError, json.JSONDecodeError) as error:
-            raise ModelResponseError(
-                f"{where} answered with something that is not a chat completion: {error}"
-            ) from error
+            )
+        return ModelResponseError(
+            f"{where} answered with something that is not a chat completion: "
+            f"{redact(str(error), self._secrets())[:200]}"
+        )
 
     def _dialogue(
         self,
@@ -506,6 +592,11 @@ class LLM:
         return {}
 
 
+MAX_ECHO_CHARS = 8_000
+"""An invalid answer is sent back to the model at most this long (more than max_tokens'
+worth): a runaway answer must not grow every retry's request."""
+
+
 class _Invalid(Exception):
     """An answer that cannot be used, and the messages that tell the model why."""
 
@@ -519,7 +610,7 @@ class _Invalid(Exception):
             text,
             problem,
             [
-                {"role": "assistant", "content": text},
+                {"role": "assistant", "content": _excerpt(text, MAX_ECHO_CHARS)},
                 {
                     "role": "user",
                     "content": f"That answer is invalid: {problem}\n"
@@ -563,19 +654,22 @@ class _Meter:
     usage: Usage = field(default_factory=Usage)
 
     def before(self) -> float:
-        self.trace.check_budget(self.usage)
+        self.trace.check_budget()
         return time.perf_counter()
 
-    def after(self, completion: ChatCompletion, started: float) -> ChatCompletion:
-        tokens = completion.usage
-        self.usage += Usage(
+    def after(self, completion: object, started: float, request: dict[str, Any]) -> ChatCompletion:
+        checked = _checked(completion)
+        prompt_tokens, completion_tokens = _token_counts(checked, request)
+        used = Usage(
             requests=1,
             retries=1 if self.usage.requests else 0,
-            prompt_tokens=tokens.prompt_tokens if tokens else 0,
-            completion_tokens=tokens.completion_tokens if tokens else 0,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
             latency_s=time.perf_counter() - started,
         )
-        return completion
+        self.usage += used
+        self.trace.charge(used.total_tokens)
+        return checked
 
     def close(self) -> None:
         """File the call, failed ones too: usage totals include every retry."""
@@ -592,8 +686,16 @@ class _Meter:
         )
 
 
-def _brief(error: openai.APIStatusError) -> str:
+def _brief(error: openai.APIError) -> str:
     return " ".join(str(error.message).split())[:300]
+
+
+def _scrub(error: openai.APIError, secrets: set[str]) -> None:
+    """Take the secrets a server echoed out of the SDK's error, which ours is chained to."""
+    error.message = redact(str(error.message), secrets)
+    error.args = tuple(redact(str(a), secrets) for a in error.args)
+    if error.body is not None:
+        error.body = json.loads(redact(json.dumps(error.body, default=str), secrets))
 
 
 @lru_cache(maxsize=256)
@@ -626,6 +728,71 @@ def _check_input(text: str, limit: int) -> None:
             f"the input is {len(text):,} characters, over the limit of {limit:,}; "
             "shorten it or raise LLM(max_input_chars=...)"
         )
+
+
+MAX_TOKENS_PER_REQUEST = 10_000_000
+"""Token counts above this (or negative, or not integers) are not believed."""
+
+
+def _checked(completion: object) -> ChatCompletion:
+    """The completion, if it has the shape the core reads; else ``ModelResponseError``.
+
+    The SDK builds its models without validating them, so a 200 with a choice that has
+    no message, or content that is an object, would otherwise surface as a raw Python
+    error deep in a pattern."""
+    problem = _shape_problem(completion)
+    if problem:
+        raise ModelResponseError(
+            f"the endpoint's answer is not a usable chat completion: {problem} "
+            f"(answer starts: {_excerpt(repr(completion), 200)})"
+        )
+    return cast(ChatCompletion, completion)
+
+
+def _shape_problem(completion: object) -> str | None:
+    if not isinstance(completion, ChatCompletion):
+        return f"a {type(completion).__name__}, not an object"
+    if not isinstance(completion.choices, list):
+        return "choices is not a list"
+    if not completion.choices:
+        return None  # reported by _message, with its own message
+    message = getattr(completion.choices[0], "message", None)
+    if not isinstance(message, ChatCompletionMessage):
+        return "the first choice has no message"
+    if not isinstance(message.content, str | None) or not isinstance(message.refusal, str | None):
+        return "the message's content is not text"
+    calls = message.tool_calls
+    if calls is not None and not (
+        isinstance(calls, list)
+        and all(
+            isinstance(getattr(getattr(c, "function", None), "arguments", None), str) for c in calls
+        )
+    ):
+        return "a tool call without arguments as text"
+    return None
+
+
+def _token_counts(completion: ChatCompletion, request: dict[str, Any]) -> tuple[int, int]:
+    """The endpoint's token counts when they are believable, else an estimate from the
+    text (about 4 characters a token), so that usage and budgets stay meaningful."""
+    usage = completion.usage
+    counts = (getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
+    if all(
+        isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_TOKENS_PER_REQUEST
+        for n in counts
+    ):
+        return cast(tuple[int, int], counts)
+    logger.warning("the endpoint reported no usable token counts (%r); estimating", counts)
+    message = completion.choices[0].message if completion.choices else None
+    answer = (message.content or "") if message else ""
+    if message and message.tool_calls:
+        answer += "".join(c.function.arguments for c in message.tool_calls if c.type == "function")
+    prompt = json.dumps(request.get("messages", []), ensure_ascii=False)
+    return len(prompt) // 4 + 1, len(answer) // 4 + 1
+
+
+def _excerpt(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def _message(completion: ChatCompletion) -> ChatCompletionMessage:

@@ -7,6 +7,7 @@ token, ``api-key=…``). Endpoints are shown as scheme, host, port and path only
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -79,3 +80,50 @@ def find_secret(text: str, secrets: Iterable[str] = ()) -> str | None:
         return "a key, password or token this run was configured with"
     match = KEY_SHAPED.search(text)
     return f"a credential-shaped string ({match.group(0)[:4]}…)" if match else None
+
+
+# --- Logs ------------------------------------------------------------------------------------
+
+_REGISTERED: set[str] = set()
+"""Secrets configured in this process (keys, URL passwords), redacted from the logs below."""
+
+LOGGERS = (
+    "patterns",
+    "openai",
+    "openai._base_client",
+    "openai._response",
+    "openai._legacy_response",
+    "httpx2",
+    "httpcore2.connection",
+    "httpcore2.http11",
+    "httpcore2.http2",
+    "httpcore2.proxy",
+    "httpcore2.socks",
+)
+"""Loggers that can show a URL, a header or an answer: the HTTP client logs each request's
+full URL at INFO, userinfo included."""
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message without secrets (a logger filter: it runs only for
+    records that are going to be emitted)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message, _REGISTERED)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def protect_logs(secrets: Iterable[str] = ()) -> None:
+    """Redact ``secrets`` (and anything key-shaped) from this package's and its HTTP
+    stack's logs, from now on. Idempotent; called by ``LLM.from_env``."""
+    _REGISTERED.update(known(secrets))
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

@@ -37,12 +37,16 @@ class Reply:
     drop: bool = False
     """Close the connection without answering."""
     headers: dict[str, str] = field(default_factory=dict)
+    trickle_s: float = 0.0
+    """Send the body one byte at a time, this long apart (a slow or hostile server)."""
 
 
 @dataclass
 class StubServer:
     script: Callable[[dict[str, Any]], Reply]
     requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    """Each request's headers (lower-case names), in order."""
     base_url: str = ""
     started: list[float] = field(default_factory=list)
 
@@ -95,6 +99,7 @@ def stub_server(
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
             stub.requests.append(body)
+            stub.headers.append({k.lower(): v for k, v in self.headers.items()})
             stub.started.append(time.perf_counter())
             reply = stub.script(body)
             time.sleep(reply.delay_s)
@@ -113,7 +118,13 @@ def stub_server(
                     self.send_header(name, value)
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if reply.trickle_s:
+                    for i in range(len(payload)):
+                        self.wfile.write(payload[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(reply.trickle_s)
+                else:
+                    self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a timeout test): nothing to answer
 

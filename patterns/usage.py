@@ -47,30 +47,53 @@ class CallRecord(BaseModel):
 
 
 @dataclass
+class _Budget:
+    limit: int
+    used: int = 0
+
+
+@dataclass
 class Trace:
     """Collects the calls of one pattern run; ``usage`` is their total.
 
-    ``token_budget`` caps the run: once the total reaches it, the next request
-    raises ``TokenBudgetExceeded`` instead of being sent.
+    ``token_budget`` caps the run: once the tokens spent reach it, the next request
+    raises ``TokenBudgetExceeded`` instead of being sent. Branches of a run
+    (``child()``) spend from the same budget, checked before each of their requests.
     """
 
     token_budget: int | None = None
     calls: list[CallRecord] = field(default_factory=list)
+    _budget: _Budget | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.token_budget is not None and self._budget is None:
+            if self.token_budget < 0:
+                raise ValueError(f"token_budget must be 0 or more, not {self.token_budget}")
+            self._budget = _Budget(self.token_budget)
 
     @property
     def usage(self) -> Usage:
         return sum((c.usage for c in self.calls), Usage())
 
-    def child(self) -> Trace:
-        """A fresh trace for a branch of this run, with what is left of the budget;
-        the caller merges its calls back."""
-        left = None if self.token_budget is None else self.token_budget - self.usage.total_tokens
-        return Trace(token_budget=left)
+    @property
+    def tokens_left(self) -> int | None:
+        """What is left of the budget shared by this run and its branches (never negative)."""
+        return None if self._budget is None else max(0, self._budget.limit - self._budget.used)
 
-    def check_budget(self, pending: Usage) -> None:
-        used = (self.usage + pending).total_tokens
-        if self.token_budget is not None and used >= self.token_budget:
+    def child(self) -> Trace:
+        """A fresh trace for a branch of this run, spending from the same budget; the
+        caller merges its calls back."""
+        return Trace(token_budget=self.token_budget, _budget=self._budget)
+
+    def charge(self, tokens: int) -> None:
+        """Count a request's tokens against the budget (as soon as its answer arrives)."""
+        if self._budget is not None:
+            self._budget.used += tokens
+
+    def check_budget(self) -> None:
+        budget = self._budget
+        if budget is not None and budget.used >= budget.limit:
             raise TokenBudgetExceeded(
-                f"this run has used {used} tokens of its budget of {self.token_budget}; "
+                f"this run has used {budget.used} tokens of its budget of {budget.limit}; "
                 "raise token_budget or shorten the prompts"
             )

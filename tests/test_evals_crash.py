@@ -1,11 +1,13 @@
 """Crash-safe evals: a run killed mid-way resumes with no case lost or repeated; Ctrl-C
 keeps what was done; two runs cannot write one results file at once."""
 
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +23,30 @@ from patterns.stub import Reply, StubServer, by_schema, stub_server
 CASES = 12
 
 
-def answer(title: str) -> Any:
-    return lambda _: Reply(json.dumps(STUB_ANSWERS[title]), delay_s=0.05)
+HELD_AFTER = 16
+"""Requests answered before the stub holds the rest until the test releases them: the run
+is still going when the test interrupts it, however loaded the machine is."""
 
 
 @pytest.fixture
-def stub() -> Iterator[StubServer]:
+def release() -> Iterator[threading.Event]:
+    gate = threading.Event()
+    yield gate
+    gate.set()
+
+
+@pytest.fixture
+def stub(release: threading.Event) -> Iterator[StubServer]:
+    answered = itertools.count()
+
+    def answer(title: str) -> Any:
+        def reply(_: object) -> Reply:
+            if next(answered) >= HELD_AFTER:
+                release.wait(30)
+            return Reply(json.dumps(STUB_ANSWERS[title]), delay_s=0.05)
+
+        return reply
+
     with stub_server(by_schema(**{t: answer(t) for t in STUB_ANSWERS})) as server:
         yield server
 
@@ -80,7 +100,7 @@ def wait_for(path: Path, count: int, timeout: float = 30) -> None:
 
 
 def test_a_killed_run_resumes_with_no_case_lost_or_repeated(
-    argv: list[str], tmp_path: Path
+    argv: list[str], tmp_path: Path, release: threading.Event
 ) -> None:
     path = tmp_path / "run" / "results.jsonl"
     run = start(argv)
@@ -90,6 +110,7 @@ def test_a_killed_run_resumes_with_no_case_lost_or_repeated(
     kept = len(lines(path))
     assert 3 <= kept < CASES
 
+    release.set()
     assert main(argv) == 0  # resumes
 
     complete = [json.loads(line) for line in lines(path) if line.endswith("}")]

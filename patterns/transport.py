@@ -1,0 +1,120 @@
+"""HTTP bounds for every request the core sends: a deadline, a size cap, no redirects.
+
+The openai SDK's ``timeout`` bounds each read, not the answer: a server that sends one
+byte every half second keeps a call open indefinitely. These transports wrap httpx's
+and stop reading an answer once the request's deadline has passed or the answer has
+grown past ``max_bytes``, counted after decompression (a 1 MB gzip body cannot
+inflate to 1 GB: the transports decode gzip and deflate themselves, bounded). Both
+errors are ``openai.OpenAIError``s, which the SDK passes on at once instead of
+retrying; the core turns them into ``EndpointError`` and ``ModelResponseError``.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import AsyncIterator, Iterator
+
+import httpx2
+import openai
+
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+"""8 MiB: a chat completion of any model's context window fits many times over."""
+
+
+class DeadlineExceeded(openai.OpenAIError):
+    """The answer did not arrive in full before the request's deadline."""
+
+
+class AnswerTooLarge(openai.OpenAIError):
+    """The answer grew past the size cap; the rest was not read."""
+
+
+class _Bounds:
+    """One answer's reading: its deadline, its size so far, its decompression."""
+
+    def __init__(
+        self, started: float, deadline_s: float, max_bytes: int, response: httpx2.Response
+    ) -> None:
+        self.deadline = started + deadline_s
+        self.deadline_s, self.max_bytes, self.size = deadline_s, max_bytes, 0
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        self.decoder = None
+        if encoding in ("gzip", "deflate"):
+            self.decoder = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else 0)
+            del response.headers["content-encoding"]  # decoded here, not again by httpx
+
+    def take(self, chunk: bytes) -> bytes:
+        if self.decoder is not None:
+            try:
+                chunk = self.decoder.decompress(chunk, self.max_bytes + 1 - self.size)
+            except zlib.error as error:
+                raise AnswerTooLarge(f"the answer's compression is broken: {error}") from None
+            if self.decoder.unconsumed_tail:
+                self.size = self.max_bytes + 1
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise AnswerTooLarge(f"the answer is larger than {self.max_bytes:,} bytes")
+        if time.monotonic() > self.deadline:
+            raise DeadlineExceeded(f"the answer took longer than {self.deadline_s:g} s")
+        return chunk
+
+
+class _BoundedStream(httpx2.SyncByteStream):
+    def __init__(self, stream: httpx2.SyncByteStream, bounds: _Bounds) -> None:
+        self.stream, self.bounds = stream, bounds
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.stream:
+            yield self.bounds.take(chunk)
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+class _AsyncBoundedStream(httpx2.AsyncByteStream):
+    def __init__(self, stream: httpx2.AsyncByteStream, bounds: _Bounds) -> None:
+        self.stream, self.bounds = stream, bounds
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.stream:
+            yield self.bounds.take(chunk)
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+
+class BoundedTransport(httpx2.BaseTransport):
+    """A sync transport whose answers stop at a deadline and a size."""
+
+    def __init__(self, inner: httpx2.BaseTransport, deadline_s: float, max_bytes: int) -> None:
+        self.inner, self.deadline_s, self.max_bytes = inner, deadline_s, max_bytes
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        started = time.monotonic()
+        response = self.inner.handle_request(request)
+        bounds = _Bounds(started, self.deadline_s, self.max_bytes, response)
+        assert isinstance(response.stream, httpx2.SyncByteStream)
+        response.stream = _BoundedStream(response.stream, bounds)
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class AsyncBoundedTransport(httpx2.AsyncBaseTransport):
+    """An async transport whose answers stop at a deadline and a size."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport, deadline_s: float, max_bytes: int) -> None:
+        self.inner, self.deadline_s, self.max_bytes = inner, deadline_s, max_bytes
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        started = time.monotonic()
+        response = await self.inner.handle_async_request(request)
+        bounds = _Bounds(started, self.deadline_s, self.max_bytes, response)
+        assert isinstance(response.stream, httpx2.AsyncByteStream)
+        response.stream = _AsyncBoundedStream(response.stream, bounds)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
