@@ -111,7 +111,10 @@ class Calendar:
             return found[0]
         listing = "; ".join(f"{e.id}: {e.name} on {e.start:%Y-%m-%d %H:%M}" for e in self.events)
         problem = "no event matches" if not found else f"{len(found)} events match"
-        raise ToolRetry(f"{problem} {query!r}. The calendar holds: {listing or 'nothing'}")
+        raise ToolRetry(
+            f"{problem} {query!r}. The calendar holds: {listing or 'nothing'}",
+            public=f"{problem} {query!r} in the calendar",  # not the other events
+        )
 
 
 _STOPWORDS = frozenset({"the", "a", "an", "my", "our", "with", "on", "at", "to", "of", "and"})

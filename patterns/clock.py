@@ -49,7 +49,10 @@ def resolve_day(phrase: str, today: date) -> date | None:
         with suppress(ValueError):
             return date.fromisoformat(word)
     if text.startswith("in ") and text.endswith((" days", " day")) and text.split()[1].isdigit():
-        return today + timedelta(days=int(text.split()[1]))
+        try:
+            return today + timedelta(days=int(text.split()[1]))
+        except (OverflowError, ValueError):  # past the calendar's year 9999, or 5,000 digits
+            return None
     while text.startswith(_FILLERS):
         text = text.split(" ", 1)[1]
     if text in _RELATIVE:

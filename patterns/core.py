@@ -496,7 +496,7 @@ class LLM:
             try:
                 return interpret(completion)
             except _Invalid as invalid:
-                attempts.append(Attempt(text=invalid.text, error=invalid.problem))
+                attempts.append(Attempt(invalid.text, invalid.problem, invalid.public))
                 messages += invalid.reply
                 last = attempt == self.validation_retries
                 logger.info(
@@ -536,13 +536,16 @@ class LLM:
 
     def _tool_dialogue(self, tool: Tool, system: str, user: str, step: str) -> Dialogue[ToolCall]:
         def run(arguments: str, completion: ChatCompletion) -> ToolCall:
+            public = None
             try:
                 return tool.run(arguments)
             except ValidationError as error:
                 problem = _describe(error, completion)
             except ToolRetry as retry:
-                problem = str(retry)
-            raise _Invalid.tool_call(completion, problem, native=self.tool_mode == "native")
+                problem, public = str(retry), retry.public
+            invalid = _Invalid.tool_call(completion, problem, native=self.tool_mode == "native")
+            invalid.public = public
+            raise invalid
 
         def native(completion: ChatCompletion) -> ToolCall:
             calls = _message(completion).tool_calls or []
@@ -603,6 +606,7 @@ class _Invalid(Exception):
     def __init__(self, text: str, problem: str, reply: list[dict[str, Any]]) -> None:
         super().__init__(problem)
         self.text, self.problem, self.reply = text, problem, reply
+        self.public: str | None = None
 
     @classmethod
     def answer(cls, text: str, problem: str) -> _Invalid:

@@ -27,6 +27,13 @@ class Attempt:
 
     text: str
     error: str
+    """Why it was not accepted, as the model was told."""
+    public: str | None = None
+    """The same, fit to show a person (None: ``error`` is); no data only the model may see."""
+
+    @property
+    def shown(self) -> str:
+        return self.error if self.public is None else self.public
 
 
 class StructuredOutputError(PatternsError):
@@ -40,7 +47,7 @@ class StructuredOutputError(PatternsError):
         self.step = step
         self.output_type = output_type
         self.attempts = attempts
-        last = attempts[-1].error if attempts else "no answer"
+        last = attempts[-1].shown if attempts else "no answer"
         super().__init__(
             f"step {step!r}: the model gave no valid {output_type} in {len(attempts)} "
             f"attempt(s); last error: {last}. Try a stronger model, a simpler schema, "

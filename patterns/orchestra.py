@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model
 
 from .core import LLM
-from .errors import StructuredOutputError
+from .errors import PatternsError, StructuredOutputError
 from .gate import Percent, passes
 from .usage import CallRecord, Trace, Usage
 
@@ -125,6 +125,9 @@ class OrchestraResult(BaseModel):
     rounds: list[ReviewRound]
     accepted: bool
     """Whether the last review passed the quality gate."""
+    error: str | None = None
+    """Why the run stopped early (a step that failed after the plan): what was written
+    until then is kept in ``sections`` and ``rounds``."""
     calls: list[CallRecord]
     usage: Usage
 
@@ -168,7 +171,7 @@ async def write_section(
     system = WRITE_PROMPT.format(audience=plan.target_audience, **spec.model_dump())
     written = "\n\n".join(f"## {s.plan.name}\n{s.content}" for s in before) or "(none yet)"
     user = f"Topic: {topic}\n\nSections so far:\n{written}"
-    draft = await _writer(llm, spec).aparse(
+    draft = await _writer(llm, spec, *before).aparse(
         Draft, system=system, user=user, step="write", trace=trace
     )
     return Section(plan=spec, content=draft.content, key_points=draft.key_points)
@@ -190,17 +193,25 @@ def review_answer_for(names: list[str]) -> type[ReviewAnswer]:
     )
 
 
-def _writer(llm: LLM, spec: SectionPlan) -> LLM:
+def _writer(llm: LLM, spec: SectionPlan, *drafts: Section) -> LLM:
     """A token cap in proportion to the target: a small model that loops on a sentence
     is cut off (and told to be brief) early, not after a thousand tokens. A schema
     maxLength would be better, but llama.cpp's grammars cannot repeat a rule that often."""
-    return llm.with_settings(max_tokens=min(llm.max_tokens, 4 * spec.target_words + 150))
+    cap = min(llm.max_tokens, 4 * spec.target_words + 150)
+    return _own(llm, *drafts).with_settings(max_tokens=cap)
+
+
+def _own(llm: LLM, *drafts: Section) -> LLM:
+    """The input limit is for the user's topic (checked by the plan step); the drafts
+    this pattern adds to a prompt are its own, bounded by each writer's token cap."""
+    own = sum(len(d.content) + len(d.plan.name) + 8 for d in drafts)
+    return llm.with_settings(max_input_chars=llm.max_input_chars + own)
 
 
 async def review(llm: LLM, topic: str, sections: list[Section], trace: Trace) -> ReviewAnswer:
     document = "\n\n".join(f"## {s.plan.name}\n{s.content}" for s in sections)
     answer_type = review_answer_for([s.plan.name for s in sections])
-    return await llm.aparse(
+    return await _own(llm, *sections).aparse(
         answer_type,
         system=REVIEW_PROMPT,
         user=f"Topic: {topic}\n\n{document}",
@@ -212,7 +223,7 @@ async def review(llm: LLM, topic: str, sections: list[Section], trace: Trace) ->
 async def revise(llm: LLM, section: Section, edit: str, trace: Trace) -> Section:
     system = REVISE_PROMPT.format(target_words=section.plan.target_words)
     user = f"Section '{section.plan.name}':\n{section.content}\n\nEdit: {edit}"
-    draft = await _writer(llm, section.plan).aparse(
+    draft = await _writer(llm, section.plan, section).aparse(
         Draft, system=system, user=user, step="revise", trace=trace
     )
     return section.model_copy(
@@ -250,26 +261,58 @@ async def write_document(
     llm = llm or LLM.from_env()
     trace = trace if trace is not None else Trace()
 
-    plan = await make_plan(llm, topic, trace)
+    plan = await make_plan(llm, topic, trace)  # nothing written yet: a failure is raised
     logger.info("planned %d sections for %s", len(plan.sections), plan.target_audience)
     sections: list[Section] = []
-    for spec in plan.sections:  # in order: each writer sees the sections before it
-        sections.append(await write_section(llm, topic, plan, spec, sections, trace))
-
     rounds: list[ReviewRound] = []
+    error = None
+    try:
+        for spec in plan.sections:  # in order: each writer sees the sections before it
+            sections.append(await write_section(llm, topic, plan, spec, sections, trace))
+        await review_and_revise(llm, topic, sections, rounds, threshold, max_revisions, trace)
+    except PatternsError as failure:
+        error = f"{type(failure).__name__}: {failure}"
+        logger.warning("stopped early, keeping what was written: %s", error)
+    if rounds and not rounds[-1].passed:
+        logger.warning(
+            "the quality gate never passed: last cohesion %.2f", rounds[-1].cohesion_score
+        )
+    return OrchestraResult(
+        topic=topic,
+        plan=plan,
+        sections=sections,
+        rounds=rounds,
+        accepted=bool(rounds) and rounds[-1].passed and error is None,
+        error=error,
+        calls=trace.calls,
+        usage=trace.usage,
+    )
+
+
+async def review_and_revise(
+    llm: LLM,
+    topic: str,
+    sections: list[Section],
+    rounds: list[ReviewRound],
+    threshold: float,
+    max_revisions: int,
+    trace: Trace,
+) -> None:
+    """Review, and revise the sections with edits, until the gate passes or rounds run
+    out. ``sections`` and ``rounds`` are updated in place, so a failure keeps them."""
     for round_number in range(1, max_revisions + 2):
         first_call = len(trace.calls)
         version = render(sections)
         answer = await review(llm, topic, sections, trace)
         passed = passes(answer.cohesion_score, threshold)
         edits = {e.section_name: e.edit for e in answer.suggested_edits}
-        revise_now = not passed and round_number <= max_revisions and edits
+        revise_now = not passed and round_number <= max_revisions and bool(edits)
         logger.info(
             "round %d: cohesion %.2f, passed=%s", round_number, answer.cohesion_score, passed
         )
         failed: list[str] = []
         if revise_now:
-            sections = [await revise_or_keep(llm, s, edits, failed, trace) for s in sections]
+            sections[:] = [await revise_or_keep(llm, s, edits, failed, trace) for s in sections]
         rounds.append(
             ReviewRound(
                 round=round_number,
@@ -283,21 +326,7 @@ async def write_document(
             )
         )
         if not revise_now:
-            break
-    if not rounds[-1].passed:
-        logger.warning(
-            "the quality gate never passed: last cohesion %.2f", rounds[-1].cohesion_score
-        )
-
-    return OrchestraResult(
-        topic=topic,
-        plan=plan,
-        sections=sections,
-        rounds=rounds,
-        accepted=rounds[-1].passed,
-        calls=trace.calls,
-        usage=trace.usage,
-    )
+            return
 
 
 if __name__ == "__main__":

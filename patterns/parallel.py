@@ -15,6 +15,7 @@ import asyncio
 import logging
 import re
 import sys
+import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -92,21 +93,44 @@ SECURITY_PROMPT = (
 )
 
 SCREEN_PATTERNS: dict[RiskFlag, str] = {
-    "instruction_override": r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}"
+    "instruction_override": r"\b(ignore|disregard|forget|override|bypass)\b.{0,100}"
     r"\b(instructions?|rules|prompts?|guidelines|polic(y|ies))\b",
-    "system_prompt_request": r"\b(system prompt|(reveal|show|print|repeat)\b.{0,20}"
+    "system_prompt_request": r"\b(system prompt|(reveal|show|print|repeat)\b.{0,100}"
     r"\b(instructions|rules|prompt))",
     "role_change": r"\b(you are now|act as|pretend (to be|you are)|developer mode|jailbreak)",
     "hidden_markup": r"</?(system|assistant|user|instructions?)>|\[/?INST\]"
     r"|<\|im_(start|end)\|>",
-    "destructive_action": r"\b(delete|remove|cancel|wipe|clear)\b.{0,20}\b(all|every)",
-    "data_exfiltration": r"\b(send|e-?mail|forward|export|leak|share)\b.{0,60}"
+    "destructive_action": r"\b(delete|remove|cancel|wipe|clear)\b.{0,100}\b(all|every)",
+    "data_exfiltration": r"\b(send|e-?mail|forward|export|leak|share)\b.{0,100}"
     r"\b(every(one)?|all users|other users|full calendar|passwords?|api keys?|credentials)",
 }
 SCREEN = {
     flag: re.compile(pattern, re.IGNORECASE | re.DOTALL)
     for flag, pattern in SCREEN_PATTERNS.items()
 }
+
+_LOOKALIKES = str.maketrans(
+    # Cyrillic and Greek letters that look like Latin ones (lower case: text is folded first).
+    "аеорсухіјѕԁһӏԛԝɡαεοριτυνκηχ",
+    "aeopcyxijsdhlqwgaeopituvknx",
+)
+
+
+def normalise(text: str) -> str:
+    """The text as the screen reads it: compatibility forms folded (fullwidth letters,
+    ligatures, non-breaking spaces), invisible format characters dropped (zero-width
+    spaces and joiners, soft hyphens, direction marks), look-alike letters mapped to
+    Latin, case folded, every run of whitespace one space."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return " ".join(text.casefold().translate(_LOOKALIKES).split())
+
+
+def screen(text: str) -> list[RiskFlag]:
+    """The deterministic layer of the security check: which patterns the text matches,
+    once normalised (obfuscation must not be a way around it)."""
+    seen = normalise(text)
+    return [flag for flag, pattern in SCREEN.items() if pattern.search(seen)]
 
 
 async def validate(llm: LLM, text: str, trace: Trace) -> CalendarValidation:
@@ -119,7 +143,7 @@ async def check_security(llm: LLM, text: str, trace: Trace) -> SecurityCheck:
     answer = await llm.aparse(
         SecurityAnswer, system=SECURITY_PROMPT, user=text, step="security", trace=trace
     )
-    screened: list[RiskFlag] = [flag for flag, pattern in SCREEN.items() if pattern.search(text)]
+    screened = screen(text)
     flagged: list[RiskFlag] = ["flagged_by_model"] if answer.verdict != "ordinary_request" else []
     return SecurityCheck(
         is_safe=not (screened or flagged),

@@ -145,7 +145,7 @@ async def route_calendar_request(
         return RouterResult(
             outcome="failed",
             decision=decision,
-            response=CalendarResponse(success=False, message=error.attempts[-1].error),
+            response=CalendarResponse(success=False, message=error.attempts[-1].shown),
             calls=trace.calls,
             usage=trace.usage,
         )

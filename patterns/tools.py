@@ -22,7 +22,15 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 
 class ToolRetry(Exception):
-    """Raised by a tool to tell the model what was wrong and let it call again."""
+    """Raised by a tool to tell the model what was wrong and let it call again.
+
+    The message goes to the model and may hold what it needs to correct itself (e.g.
+    the events a calendar holds); ``public``, when given, is what a person may be shown
+    if the model never gets it right (``Attempt.public``)."""
+
+    def __init__(self, message: str, *, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public if public is not None else message
 
 
 class ToolCall(BaseModel):

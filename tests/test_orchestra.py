@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from patterns import LLM
+from patterns import LLM, InputError
 from patterns.orchestra import write_document
 from patterns.stub import Reply, by_schema, stub_server
 
@@ -130,3 +130,60 @@ async def test_a_revision_that_never_validates_keeps_the_draft() -> None:
     assert [s.content for s in result.sections] == ["draft 0", "draft 1", "draft 2"]
     assert second.cohesion_score == 0.6
     assert sum(r.usage.requests for r in result.rounds) + 4 == result.usage.requests
+
+
+def long_drafts(otherwise: Any) -> Any:
+    """Five sections of ~4,000 characters each: the review prompt is over 20,000."""
+
+    def script(body: dict[str, Any]) -> Reply:
+        if body["response_format"]["schema"]["title"] == "Plan":
+            plan = {
+                **PLAN,
+                "sections": [{**PLAN["sections"][0], "name": f"S{i}"} for i in range(5)],
+            }
+            return Reply(json.dumps(plan))
+        if body["response_format"]["schema"]["title"] == "Draft":
+            return Reply(json.dumps({"content": "word " * 800, "key_points": ["k"]}))
+        return otherwise(body)
+
+    return script
+
+
+async def test_the_input_limit_is_for_the_topic_not_for_the_drafts_the_pattern_adds() -> None:
+    with stub_server(long_drafts(scripted([90], []))) as stub:
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        result = await write_document(TOPIC, llm=llm)
+        await llm.aclose()
+    review = stub.requests[-1]["messages"][1]["content"]
+    assert len(review) > 20_000
+    assert result.accepted
+    assert result.error is None
+
+
+async def test_a_step_that_fails_after_the_plan_returns_what_was_written() -> None:
+    otherwise = scripted([90], [])
+
+    def script(body: dict[str, Any]) -> Reply:
+        if body["response_format"]["schema"]["title"] == "ReviewAnswer":
+            return Reply("overloaded", status=503)
+        return otherwise(body)
+
+    with stub_server(script) as stub:
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        result = await write_document(TOPIC, llm=llm)
+        await llm.aclose()
+    assert [s.content for s in result.sections] == ["draft 0", "draft 1", "draft 2"]
+    assert result.rounds == []
+    assert not result.accepted
+    assert result.error is not None
+    assert result.error.startswith("EndpointError:")
+    assert "HTTP 503" in result.error
+
+
+async def test_an_oversized_topic_is_still_refused_before_any_request() -> None:
+    with stub_server(scripted([90], [])) as stub:
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        with pytest.raises(InputError):
+            await write_document("x" * 20_001, llm=llm)
+        await llm.aclose()
+    assert stub.requests == []

@@ -1,6 +1,9 @@
 """The router, replayed from cassettes recorded on a real model: the calendar's
 state after each run shows what the handlers really did."""
 
+import json
+from typing import Any
+
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
@@ -80,7 +83,9 @@ async def test_low_confidence_is_rejected_before_any_handler(llm: LLM) -> None:
     assert dump(calendar) == dump(office())
 
 
-async def test_changing_an_event_that_does_not_exist_fails_and_changes_nothing(llm: LLM) -> None:
+async def test_changing_an_event_that_does_not_exist_fails_and_changes_nothing(
+    llm: LLM, vcr: Any
+) -> None:
     calendar = office()
     text = "Reschedule my dentist appointment to next Monday."
     result = await route_calendar_request(text, calendar=calendar, llm=llm, clock=WEDNESDAY)
@@ -89,6 +94,11 @@ async def test_changing_an_event_that_does_not_exist_fails_and_changes_nothing(l
     assert result.outcome == "failed"
     assert result.response is not None
     assert not result.response.success
-    assert "The calendar holds: evt-1: Design review" in result.response.message
+    # The model was shown the calendar to correct its call; the requester is not.
+    told_the_model = json.loads(vcr.requests[-1].body)["messages"][-1]["content"]
+    assert "The calendar holds: evt-1: Design review" in told_the_model
+    assert result.response.message.startswith("no event matches")
+    assert "Design review" not in result.response.message
+    assert "evt-" not in result.response.message
     assert result.calls[-1].usage.requests == 3  # the tool's error went back twice
     assert dump(calendar) == dump(office())
