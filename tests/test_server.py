@@ -127,6 +127,20 @@ def test_a_server_outlives_no_owner_even_one_killed_with_sigkill(tmp_path: Path)
     owner = subprocess.Popen([sys.executable, "-c", owner_script], stdout=subprocess.PIPE)
     assert owner.stdout is not None
     server_pid = int(owner.stdout.readline())
+    child = int((tmp_path / "child.pid").read_text())  # what the server itself started
     owner.kill()
     owner.communicate()
     assert wait_dead(server_pid)
+    assert wait_dead(child, timeout=10)
+
+
+def test_a_cached_model_path_that_is_a_directory_is_a_server_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATTERNS_CACHE_DIR", str(tmp_path))
+    (tmp_path / "tiny.gguf").mkdir()
+    spec = ModelSpec(name="tiny", parts=(), sha256="0" * 64)
+    with pytest.raises(ServerError, match="is a directory"):
+        model_file(spec)
+    with pytest.raises(ServerError, match="is not a file"):
+        LocalServer(tmp_path / "tiny.gguf").start()
