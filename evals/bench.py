@@ -41,8 +41,8 @@ from patterns.server import LocalServer, free_port
 from patterns.stub import Reply, by_schema, stub_server
 from patterns.testing import ReadableYAML, llm_body, scrub_request, scrub_response
 
-from . import results
-from . import run as eval_run
+from . import cli
+from .records import Record
 
 ROOT = Path(__file__).parent.parent
 CASSETTE = ROOT / "tests/cassettes/test_chain/test_a_clear_event_is_confirmed_end_to_end.yaml"
@@ -259,8 +259,8 @@ def _dataset(directory: Path, cases: int) -> Path:
     path.write_text(
         "cases:\n"
         + "".join(
-            f"- {{id: c{i:03d}, kind: k, calendar_event: true, route: new_event, safe: true, "
-            f"text: 'Lunch on day {i}'}}\n"
+            f"- {{id: c{i:03d}, metadata: {{kind: k}}, input: 'Lunch on day {i}', "
+            "expected: {calendar_event: true, route: new_event, safe: true}}\n"
             for i in range(cases)
         )
     )
@@ -271,12 +271,14 @@ def _eval_args(
     base_url: str, dataset: Path, out: Path, concurrency: int, cache: bool, model: str = "bench"
 ) -> list[str]:
     argv = [
+        "run",
+        "chain",
+        "router",
+        "parallel",
         "--model",
         f"{model}@{base_url}",
-        "--requests",
+        "--dataset",
         str(dataset),
-        "--only",
-        "calendar",
         "--out",
         str(out),
         "--fresh",
@@ -288,16 +290,14 @@ def _eval_args(
     return argv if cache else [*argv, "--no-cache"]
 
 
-def _timed_eval(argv: list[str]) -> float:
-    """Seconds the harness takes to run every case (reports not included)."""
+def _timed_eval(argv: list[str]) -> tuple[float, list[Record]]:
+    """Seconds the harness takes to run every case (reports not included), and the records."""
     os.environ["PATTERNS_STRUCTURED_MODE"] = "json_object"
-    args = eval_run.parse_args(argv)
-    path = args.out / "results.jsonl"
-    path.unlink(missing_ok=True)
+    plan = cli.plan(cli.parser().parse_args(argv))
     started = time.perf_counter()
     with contextlib.redirect_stderr(open(os.devnull, "w")):
-        asyncio.run(eval_run.run_all(args, path))
-    return time.perf_counter() - started
+        runs = asyncio.run(cli.execute(plan))
+    return time.perf_counter() - started, [r for run in runs for r in run.records]
 
 
 def bare_async_rate(base_url: str, calls: int = 600, concurrency: int = 64) -> float:
@@ -332,8 +332,10 @@ def harness_throughput(delay: float = 0.1) -> list[dict[str, Any]]:
         for concurrency in (1, 8, 64):
             dataset = _dataset(Path(tmp), 16 * concurrency)  # long enough to amortise start-up
             out = Path(tmp) / "run"
-            elapsed = _timed_eval(_eval_args(base_url, dataset, out, concurrency, cache=False))
-            requests = sum(r["usage"]["requests"] for r in results.read(out / "results.jsonl"))
+            elapsed, found = _timed_eval(
+                _eval_args(base_url, dataset, out, concurrency, cache=False)
+            )
+            requests = sum(r.usage.requests for r in found)
             rate, ideal = requests / elapsed, min(4 * concurrency / (3 * delay), ceiling)
             rows.append(
                 row(
@@ -387,8 +389,8 @@ def cache_speedup(base_url: str, label: str, cases: int = 4) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         dataset = _dataset(Path(tmp), cases)
         argv = _eval_args(base_url, dataset, Path(tmp) / "run", 1, cache=True)
-        live = _timed_eval(argv)
-        cached = _timed_eval(argv)  # --fresh results, same cache
+        live, _ = _timed_eval(argv)
+        cached, _ = _timed_eval(argv)  # --fresh results, same cache
     return row(
         f"cache: re-run served from the cache ({label})",
         f"{cached:.2f} s",
@@ -405,10 +407,9 @@ def embedded_model(server: LocalServer) -> list[dict[str, Any]]:
         dataset = _dataset(Path(tmp), 4)
         out = Path(tmp) / "run"
         argv = _eval_args(server.base_url, dataset, out, 1, cache=False, model=server.model_name)
-        elapsed = _timed_eval(argv)
-        records = results.read(out / "results.jsonl")
-    calls = [c["usage"] for r in records for c in r["calls"]]
-    seen_gen = sum(c["completion_tokens"] for c in calls) / sum(c["latency_s"] for c in calls)
+        elapsed, found = _timed_eval(argv)
+    calls = [c.usage for r in found for c in r.calls]
+    seen_gen = sum(c.completion_tokens for c in calls) / sum(c.latency_s for c in calls)
     log = server.log_path.read_text(errors="replace")[log_start:]
     prompt_rate = _server_rate(log, prompt=True)
     gen_rate = _server_rate(log, prompt=False)
@@ -433,7 +434,7 @@ def embedded_model(server: LocalServer) -> list[dict[str, Any]]:
         ),
         row(
             "embedded model: eval cases per minute (4 calls each)",
-            f"{len(records) / elapsed * 60:.1f} cases/min",
+            f"{len({r.case for r in found}) / elapsed * 60:.1f} cases/min",
             "-",
             1.0,
             "informative",

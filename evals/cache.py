@@ -1,19 +1,34 @@
-"""A disk cache of model responses, as an httpx2 transport under the openai client.
+"""A disk cache of model answers, as an httpx2 transport under the openai client.
 
-The key is the request's method, path and body (which holds the model name and
-every setting), not the host: the embedded server's port changes from run to run.
-Only successful answers are stored, so a re-run retries what failed.
+The key is the endpoint (scheme, host, port, path: never a key or password), the whole
+request body (the model name and every setting are in it) and the repeat index
+(``--epochs``: each repeat is its own answer). Only answers that parse as chat
+completions are stored: an error, a torn body or an HTML page is fetched again next
+time. An entry that does not decode is dropped and fetched again. A full disk costs the
+cache, never the answer. ``python -m evals cache clear`` empties it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
-import json
+import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import httpx2
+from openai.types.chat import ChatCompletion
+from pydantic import ValidationError
+
+from patterns.redact import redact_url
+
+logger = logging.getLogger("evals.cache")
+
+EPOCH: contextvars.ContextVar[int] = contextvars.ContextVar("evals_epoch", default=0)
+"""The repeat index of the case being run (set by the runner, read by the cache)."""
 
 
 class CachingTransport(httpx2.AsyncBaseTransport):
@@ -24,41 +39,79 @@ class CachingTransport(httpx2.AsyncBaseTransport):
         self.misses = 0
 
     def _path(self, request: httpx2.Request) -> Path:
+        endpoint = redact_url(str(request.url.copy_with(query=None)))
         key = hashlib.sha256(
-            b"\n".join([request.method.encode(), request.url.path.encode(), request.content])
+            b"\n".join(
+                [
+                    request.method.encode(),
+                    endpoint.encode(),
+                    str(EPOCH.get()).encode(),
+                    request.content,
+                ]
+            )
         ).hexdigest()
         return self.directory / key[:2] / f"{key}.json"
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         await request.aread()
         path = self._path(request)
-        if path.exists():
+        if (body := _stored(path)) is not None:
             self.hits += 1
-            stored = json.loads(path.read_text())
             return httpx2.Response(
-                stored["status"],
-                headers={"content-type": "application/json"},
-                content=stored["body"].encode(),
-                request=request,
+                200, headers={"content-type": "application/json"}, content=body, request=request
             )
         self.misses += 1
         response = await self.inner.handle_async_request(request)
         body = await response.aread()
-        if response.status_code == 200:
-            _write_atomically(path, json.dumps({"status": 200, "body": body.decode()}))
-        return httpx2.Response(
-            response.status_code,
-            headers={"content-type": response.headers.get("content-type", "application/json")},
-            content=body,
-            request=request,
-        )
+        if response.status_code == 200 and _is_completion(body):
+            _store(path, body)
+        headers = {"content-type": response.headers.get("content-type", "application/json")}
+        if "location" in response.headers:
+            headers["location"] = response.headers["location"]
+        return httpx2.Response(response.status_code, headers=headers, content=body, request=request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as f:
-        f.write(text)
-    os.replace(f.name, path)
+def _is_completion(body: bytes) -> bool:
+    try:
+        ChatCompletion.model_validate_json(body)
+    except (ValidationError, ValueError):
+        return False
+    return True
+
+
+def _stored(path: Path) -> bytes | None:
+    try:
+        body = path.read_bytes()
+    except OSError:
+        return None
+    if _is_completion(body):
+        return body
+    logger.warning("dropping a corrupt cache entry %s", path.name)
+    with contextlib.suppress(OSError):
+        path.unlink()
+    return None
+
+
+def _store(path: Path, body: bytes) -> None:
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as f:
+            temporary = f.name
+            f.write(body)
+        os.replace(temporary, path)
+    except OSError as error:
+        logger.warning("could not cache an answer (%s); it is used, not stored", error.strerror)
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
+def clear(directory: Path) -> int:
+    """Remove every cached answer; returns how many there were."""
+    count = sum(1 for _ in directory.rglob("*.json")) if directory.exists() else 0
+    shutil.rmtree(directory, ignore_errors=True)
+    return count

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+import json
 
-from .report import HEADLINES, headline, table_rows
+from .measures import MetricResult
+from .records import Record
+from .report import Summary, headline_rows
 
 COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"]
 STYLE = """
@@ -16,6 +18,9 @@ text-align:right}th:first-child,td:first-child{text-align:left}.charts{display:f
 flex-wrap:wrap;gap:1.5rem}.legend span{display:inline-block;margin-right:1rem}
 .swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
 figure{margin:0}figcaption{font-weight:600;margin-bottom:.25rem}
+table.cases td{text-align:left;vertical-align:top;max-width:22rem;overflow-wrap:anywhere}
+tr.fail td:first-child{color:#b91c1c;font-weight:600}tr.error td:first-child{color:#7c2d12;
+font-weight:600}details pre{white-space:pre-wrap;max-height:20rem;overflow:auto}
 """
 
 
@@ -31,38 +36,48 @@ def legend(models: list[str]) -> str:
     return f'<p class="legend">{items}</p>'
 
 
-def bar_chart(summary: dict[str, Any]) -> str:
-    """Every headline metric (all are in 0..1), one bar per model, with its 95% interval."""
-    models = list(summary)
-    names = [n for n in HEADLINES if any(headline(summary[m], n) for m in models)]
-    row_h, bar_h, left, width = 14 * len(models) + 10, 12, 260, 360
-    svg = [f'<svg width="{left + width + 60}" height="{row_h * len(names) + 30}" role="img">']
+def bar_chart(summary: Summary) -> str:
+    """Every metric in 0..1, one bar per model, with its 95% interval (clamped to the axis).
+    The label column is as wide as the longest label, so labels never overlap the bars."""
+    models = summary.model_names
+    names = [
+        (suite.suite, name)
+        for suite in summary.suites
+        for name in dict.fromkeys(m.name for ms in suite.models.values() for m in ms.metrics)
+    ]
+    rows = [(s, n) for s, n in names if any(_in_unit(summary.metric(m, n)) for m in models)]
+    row_h, bar_h, width = 14 * len(models) + 10, 12, 360
+    left = 12 + 6 * max([len(n) for _, n in rows] + [10])
+    svg = [f'<svg width="{left + width + 60}" height="{row_h * len(rows) + 30}" role="img">']
     for tick in range(0, 11, 2):
         x = left + width * tick / 10
-        svg.append(f'<line x1="{x}" y1="0" x2="{x}" y2="{row_h * len(names)}" stroke="#eee"/>')
+        svg.append(f'<line x1="{x}" y1="0" x2="{x}" y2="{row_h * len(rows)}" stroke="#eee"/>')
         svg.append(
-            f'<text x="{x}" y="{row_h * len(names) + 14}" font-size="10" '
+            f'<text x="{x}" y="{row_h * len(rows) + 14}" font-size="10" '
             f'text-anchor="middle">{tick / 10:.1f}</text>'
         )
-    for row, name in enumerate(names):
+    for row, (_, name) in enumerate(rows):
         y0 = row * row_h + 4
         svg.append(
             f'<text x="{left - 6}" y="{y0 + row_h / 2}" font-size="11" '
             f'text-anchor="end">{_e(name)}</text>'
         )
         for i, model in enumerate(models):
-            est = headline(summary[model], name)
-            if est is None or est.value is None:
+            metric = summary.metric(model, name)
+            if metric is None or not _in_unit(metric):
                 continue
+            est = metric.estimate
+            assert est.value is not None
             y, colour = y0 + i * 14, COLOURS[i % len(COLOURS)]
             svg.append(
                 f'<rect x="{left}" y="{y}" width="{width * est.value:.1f}" height="{bar_h}" '
                 f'fill="{colour}" opacity=".8"><title>{_e(model)}: {est}</title></rect>'
             )
             if est.low is not None and est.high is not None:
+                low, high = max(0.0, est.low), min(1.0, est.high)
                 svg.append(
-                    f'<line x1="{left + width * est.low:.1f}" y1="{y + bar_h / 2}" '
-                    f'x2="{left + width * est.high:.1f}" y2="{y + bar_h / 2}" stroke="#111"/>'
+                    f'<line x1="{left + width * low:.1f}" y1="{y + bar_h / 2}" '
+                    f'x2="{left + width * high:.1f}" y2="{y + bar_h / 2}" stroke="#111"/>'
                 )
             svg.append(
                 f'<text x="{left + width * est.value + 4:.1f}" y="{y + 10}" '
@@ -70,6 +85,15 @@ def bar_chart(summary: dict[str, Any]) -> str:
             )
     svg.append("</svg>")
     return "".join(svg)
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _in_unit(metric: MetricResult | None) -> bool:
+    value = None if metric is None else metric.estimate.value
+    return value is not None and 0.0 <= value <= 1.0
 
 
 def line_chart(
@@ -154,75 +178,208 @@ def _row(cells: list[str], *, header: bool) -> str:
     )
 
 
-def render(summary: dict[str, Any], changes: list[dict[str, Any]] | None, title: str) -> str:
-    models = list(summary)
-    rows = table_rows(summary)
-    table = "<table>" + "".join(_row(r, header=i == 0) for i, r in enumerate(rows)) + "</table>"
+def _table(rows: list[list[str]]) -> str:
+    return "<table>" + "".join(_row(r, header=i == 0) for i, r in enumerate(rows)) + "</table>"
+
+
+def _short(value: object, limit: int = 90) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cell(value: object) -> str:
+    """A value, shortened, with the whole of it one click away (no script: <details>)."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=1)
+    if len(text) <= 90 and "\n" not in text:
+        return _e(text)
+    return f"<details><summary>{_e(_short(value))}</summary><pre>{_e(text)}</pre></details>"
+
+
+def _verdict(record: Record) -> str:
+    if record.error:
+        return "error"
+    if any(c.passed is False for c in record.checks.values()):
+        return "fail"
+    return "pass"
+
+
+def case_table(records: list[Record]) -> str:
+    """Every case run, failures and errors first."""
+    order = {"error": 0, "fail": 1, "pass": 2}
+    ranked = sorted(records, key=lambda r: (order[_verdict(r)], r.suite, r.model, r.case, r.epoch))
+    head = (
+        "<tr>"
+        + "".join(
+            f"<th>{h}</th>"
+            for h in (
+                "verdict",
+                "suite",
+                "model",
+                "case",
+                "input",
+                "expected",
+                "output",
+                "checks",
+                "s",
+            )
+        )
+        + "</tr>"
+    )
+    rows = []
+    for r in ranked:
+        checks = "; ".join(
+            f"{k}: {'✓' if c.passed else '✗' if c.passed is False else '·'} {_short(c.value, 30)}"
+            for k, c in r.checks.items()
+        )
+        output = r.error if r.error else r.output
+        rows.append(
+            f'<tr class="{_verdict(r)}"><td>{_verdict(r)}</td><td>{_e(r.suite)}</td>'
+            f"<td>{_e(r.model)}</td>"
+            f"<td>{_e(r.case)}{f' #{r.epoch}' if r.epoch else ''}</td><td>{_cell(r.input)}</td>"
+            f"<td>{_cell(r.expected)}</td><td>{_cell(output)}</td><td>{_e(checks)}</td>"
+            f"<td>{r.seconds:.2f}</td></tr>"
+        )
+    return f'<table class="cases">{head}{"".join(rows)}</table>'
+
+
+def group_tables(summary: Summary) -> list[str]:
+    parts = []
+    for suite in summary.suites:
+        for model, ms in suite.models.items():
+            for key, groups in ms.groups.items():
+                names = list(dict.fromkeys(m.name for metrics in groups.values() for m in metrics))
+                rows = [[key, *names]]
+                for value, metrics in groups.items():
+                    by_name = {m.name: str(m.estimate) for m in metrics}
+                    rows.append([value, *(by_name.get(n, "–") for n in names)])
+                parts.append(
+                    f"<h3>{_e(suite.suite)} · {_e(model)} · by {_e(key)}</h3>{_table(rows)}"
+                )
+    return parts
+
+
+def detail_charts(summary: Summary) -> tuple[list[str], list[str], list[str]]:
+    sweeps, matrices, trajectories = [], [], []
+    for suite in summary.suites:
+        for model, ms in suite.models.items():
+            for metric in ms.metrics:
+                detail = metric.detail
+                if isinstance(detail.get("sweep"), list):
+                    sweep = detail["sweep"]
+                    marks = {}
+                    if isinstance(detail.get("threshold"), int | float):
+                        marks[f"configured {detail['threshold']}"] = float(detail["threshold"])
+                    best = detail.get("best")
+                    if isinstance(best, dict) and isinstance(best.get("threshold"), int | float):
+                        marks[f"best F1 {best['threshold']:.2f}"] = float(best["threshold"])
+                    series = {
+                        k: [(row["threshold"], row[k]) for row in sweep]
+                        for k in ("f1", "precision", "recall")
+                    }
+                    auc = detail.get("roc_auc")
+                    caption = (
+                        f"{model}: {metric.name.rsplit('.', 1)[0]} threshold sweep "
+                        "(blue F1, red precision, green recall)"
+                        + (f", ROC AUC {auc:.2f}" if isinstance(auc, float) else "")
+                    )
+                    sweeps.append(
+                        f"<figure><figcaption>{_e(caption)}</figcaption>"
+                        f"{line_chart(series, x_label='threshold', marks=marks)}</figure>"
+                    )
+                confusion = detail.get("confusion")
+                if (
+                    isinstance(confusion, dict)
+                    and confusion
+                    and all(isinstance(v, dict) for v in confusion.values())
+                ):
+                    matrices.append(
+                        matrix_table(confusion, f"{model}: {metric.name.rsplit('.', 1)[0]}")
+                    )
+                elif isinstance(confusion, dict) and set(confusion) == {"tp", "fp", "fn", "tn"}:
+                    c = confusion
+                    matrices.append(
+                        matrix_table(
+                            {
+                                "yes": {"said yes": c["tp"], "said no": c["fn"]},
+                                "no": {"said yes": c["fp"], "said no": c["tn"]},
+                            },
+                            f"{model}: {metric.name.rsplit('.', 1)[0]}",
+                        )
+                    )
+                if isinstance(detail.get("trajectory"), dict) and detail["trajectory"]:
+                    traj = detail["trajectory"]
+                    rounds = sorted(traj, key=int)
+                    series = {
+                        k: [(float(n), traj[n][k]) for n in rounds] for k in ("judged", "cohesion")
+                    }
+                    chart = line_chart(
+                        series, x_label="review round", x_range=(1, max(2, len(rounds)))
+                    )
+                    trajectories.append(
+                        f"<figure><figcaption>{_e(model)}: revision trajectory (blue judged, red "
+                        f"cohesion)</figcaption>{chart}</figure>"
+                    )
+    return sweeps, matrices, trajectories
+
+
+def render(summary: Summary, records: list[Record], title: str = "Eval report") -> str:
+    models = summary.model_names
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
         f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1>",
-        "<p>Values: estimate [95% interval]. Rates use Wilson intervals; F1 a bootstrap.</p>",
-        table,
+        f"<p>Created {_e(summary.created)}. Values: estimate [95% interval]: Wilson for rates, "
+        "bootstrap for F1, Student's t for means (clamped to the scale).</p>",
+        _table(headline_rows(summary)),
         "<h2>Metrics per model</h2>",
         legend(models),
         bar_chart(summary),
     ]
-    sweeps, matrices, trajectories = [], [], []
-    for _i, model in enumerate(models):
-        s = summary[model]
-        if s["chain_gate"]:
-            sweep = s["chain_gate"]["sweep"]
-            best = s["chain_gate"]["best"]
-            marks = {"configured 0.7": 0.7} | (
-                {f"best F1 {best['threshold']:.2f}": best["threshold"]} if best else {}
-            )
-            chart = line_chart(
-                {
-                    k: [(row["threshold"], row[k]) for row in sweep]
-                    for k in ("f1", "precision", "recall")
-                },
-                x_label="threshold",
-                marks=marks,
-            )
-            sweeps.append(
-                f"<figure><figcaption>{_e(model)}: chain gate sweep (blue F1, red "
-                f"precision, green recall)</figcaption>{chart}</figure>"
-            )
-            gate = s["chain_gate"]["confusion"]
-            matrices.append(
-                matrix_table(
-                    {
-                        "event": {"passes": gate["tp"], "rejects": gate["fn"]},
-                        "not an event": {"passes": gate["fp"], "rejects": gate["tn"]},
-                    },
-                    f"{model}: chain gate",
-                )
-            )
-            matrices.append(matrix_table(s["router"]["confusion"], f"{model}: router"))
-        if s["orchestra"]:
-            traj = s["orchestra"]["trajectory"]
-            rounds = sorted(traj)
-            series = {k: [(float(n), traj[n][k]) for n in rounds] for k in ("judged", "cohesion")}
-            chart = line_chart(series, x_label="review round", x_range=(1, max(2, len(rounds))))
-            trajectories.append(
-                f"<figure><figcaption>{_e(model)}: revision trajectory (blue "
-                f"judged, red cohesion)</figcaption>{chart}</figure>"
-            )
+    sweeps, matrices, trajectories = detail_charts(summary)
     if sweeps:
-        parts += ["<h2>Threshold sweep</h2><div class='charts'>", *sweeps, "</div>"]
+        parts += ["<h2>Threshold sweeps</h2><div class='charts'>", *sweeps, "</div>"]
     if matrices:
         parts += ["<h2>Confusion matrices</h2><div class='charts'>", *matrices, "</div>"]
     if trajectories:
         parts += ["<h2>Orchestra revisions</h2><div class='charts'>", *trajectories, "</div>"]
-    if changes is not None:
-        items = "".join(
-            f"<li>{_e(c['model'])} / {_e(c['case'])}: {_e(c['check'])} "
-            f"{_e(c['before'])} &rarr; {_e(c['after'])}</li>"
-            for c in changes
+    parts += ["<h2>By group</h2>", *group_tables(summary)]
+    for comparison in summary.comparisons:
+        parts.append(f"<h2>{_e(comparison.after)} against {_e(comparison.before)}</h2>")
+        rows = [["suite", "metric", "before", "after", "change [95% CI]", "p", "test"]]
+        rows += [
+            [d.suite, d.name, _num(d.before), _num(d.after),
+             str(d.delta) if d.delta.low is not None else f"{d.delta.value:+.3f}",
+             f"{d.p_value:.3g}", d.test]
+            for d in comparison.deltas
+        ]  # fmt: skip
+        parts.append(_table(rows))
+        for name, changes in (("Regressions", comparison.regressions), ("Fixes", comparison.fixes)):
+            items = "".join(
+                f"<li>{_e(c.suite)} / {_e(c.case)}: {_e(c.check)} {_e(c.before)} &rarr; "
+                f"{_e(c.after)}</li>"
+                for c in changes
+            )
+            parts.append(f"<h3>{name} ({len(changes)})</h3><ul>{items or '<li>none</li>'}</ul>")
+    errors = [r for r in records if r.error]
+    parts.append(f"<h2>Errors ({len(errors)})</h2>")
+    parts.append(
+        "<ul>"
+        + "".join(
+            f"<li>{_e(r.suite)} / {_e(r.model)} / {_e(r.case)}: {_e(r.error)}</li>" for r in errors
         )
+        + "</ul>"
+        if errors
+        else "<p>None.</p>"
+    )
+    if summary.floors:
         parts.append(
-            f"<h2>Changed against the baseline ({len(changes)})</h2>"
-            f"<ul>{items or '<li>No case changed outcome.</li>'}</ul>"
+            "<h2>Floors that failed</h2><ul>"
+            + "".join(f"<li>{_e(f)}</li>" for f in summary.floors)
+            + "</ul>"
         )
+    parts += [
+        f"<h2>Cases ({len(records)})</h2>"
+        "<p>Failures and errors first; click a value to see all of it.</p>",
+        case_table(records),
+    ]
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -190,3 +190,75 @@ def mean(values: Sequence[float]) -> Estimate:
     sd = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
     half = Z95 * sd / math.sqrt(len(values))
     return Estimate(m, m - half, m + half, len(values))
+
+
+# --- Small samples, paired comparisons --------------------------------------------------------
+
+_T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+        2.060, 2.056, 2.052, 2.048, 2.045, 2.042]  # fmt: skip
+"""Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom."""
+
+
+def t95(df: int) -> float:
+    return _T95[df - 1] if df <= len(_T95) else Z95
+
+
+def mean_in(values: Sequence[float], low: float, high: float) -> Estimate:
+    """The mean with a Student's t 95% interval, clamped to the scale [low, high] (a mean
+    of grades cannot be above the top grade, however few there are)."""
+    if not values:
+        return Estimate(None, None, None, 0)
+    m = sum(values) / len(values)
+    if len(values) < 2:
+        return Estimate(m, None, None, 1)
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+    half = t95(len(values) - 1) * sd / math.sqrt(len(values))
+    return Estimate(m, max(low, m - half), min(high, m + half), len(values))
+
+
+def mcnemar(before: Sequence[bool], after: Sequence[bool]) -> float:
+    """Exact two-sided McNemar p-value for paired pass/fail outcomes: the binomial test on
+    the cases that changed (fixed vs broken)."""
+    fixed = sum(not b and a for b, a in zip(before, after, strict=True))
+    broken = sum(b and not a for b, a in zip(before, after, strict=True))
+    n = fixed + broken
+    if n == 0:
+        return 1.0
+    tail: float = sum(math.comb(n, k) for k in range(min(fixed, broken) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def paired_bootstrap(
+    pairs: Sequence[tuple[Any, Any]],
+    statistic: Callable[[Sequence[Any]], float | None],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[Estimate, float]:
+    """The change of ``statistic`` from the first to the second element of each pair, with
+    a percentile interval and a two-sided p-value, resampling cases (so pairs stay
+    together)."""
+
+    def delta(sample: Sequence[tuple[Any, Any]]) -> float | None:
+        a, b = statistic([p[0] for p in sample]), statistic([p[1] for p in sample])
+        return None if a is None or b is None else b - a
+
+    value = delta(pairs)
+    if value is None or not pairs:
+        return Estimate(None, None, None, len(pairs)), 1.0
+    rng = random.Random(seed)
+    n = len(pairs)
+    draws = sorted(
+        d
+        for _ in range(resamples)
+        if (d := delta([pairs[rng.randrange(n)] for _ in range(n)])) is not None
+    )
+    if not draws:
+        return Estimate(value, None, None, n), 1.0
+    below = sum(d <= 0 for d in draws) / len(draws)
+    above = sum(d >= 0 for d in draws) / len(draws)
+    estimate = Estimate(
+        value, draws[int(0.025 * (len(draws) - 1))], draws[int(0.975 * (len(draws) - 1))], n
+    )
+    return estimate, min(1.0, 2 * min(below, above))

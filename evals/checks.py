@@ -1,0 +1,177 @@
+"""Per-case checks: each looks at one case's output and says what it found.
+
+A check returns a ``CheckResult``: the value it read from the output, the value the
+case expected, whether that passes, an optional score (a confidence, for threshold
+sweeps) and a reason. Report metrics (``evals.measures``) are computed from them.
+
+    Equals("route", got=lambda o: o.route, want=lambda e: e.route)
+    Tolerance("minutes", got=lambda o: o.minutes, want=lambda e: e.minutes, within=15)
+    Judge("quality", text=lambda o: o.document, rubric=[...])
+    Check("short", lambda case, output: CheckResult.of(len(output.text) < 200))
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field, JsonValue, create_model
+
+from patterns import LLM, Trace
+
+from .data import Case
+
+
+class CheckResult(BaseModel):
+    value: JsonValue = None
+    """What the output says (a label, a number, a bool)."""
+    expected: JsonValue = None
+    passed: bool | None = None
+    """None: the check does not apply to this case (e.g. it has no expected value)."""
+    score: float | None = None
+    """A confidence in ``value`` (0..1), for threshold sweeps and ROC curves."""
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, passed: bool, reason: str | None = None) -> CheckResult:
+        return cls(value=passed, expected=True, passed=passed, reason=reason)
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a check may use besides the output: the case, and the judge model."""
+
+    case: Case[Any, Any]
+    judge: LLM
+    trace: Trace
+
+
+Compute = Callable[[Case[Any, Any], Any], "CheckResult | Awaitable[CheckResult]"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """Any function of (case, output) returning a ``CheckResult`` (or awaiting one)."""
+
+    name: str
+    compute: Compute
+
+    async def run(self, output: Any, context: CheckContext) -> CheckResult:
+        result = self.compute(context.case, output)
+        return await result if inspect.isawaitable(result) else result
+
+
+def _unless_missing(
+    got: Callable[[Any], Any], want: Callable[[Any], Any]
+) -> Callable[[Case[Any, Any], Any], tuple[Any, Any] | None]:
+    def read(case: Case[Any, Any], output: Any) -> tuple[Any, Any] | None:
+        if case.expected is None:
+            return None
+        expected = want(case.expected)
+        return None if expected is None else (got(output), expected)
+
+    return read
+
+
+def Equals(
+    name: str,
+    got: Callable[[Any], Any],
+    want: Callable[[Any], Any],
+    score: Callable[[Any], float | None] | None = None,
+) -> Check:
+    """The output's value equals the case's expected value (labels, booleans, ids)."""
+    read = _unless_missing(got, want)
+
+    def compute(case: Case[Any, Any], output: Any) -> CheckResult:
+        pair = read(case, output)
+        if pair is None:
+            return CheckResult(value=_plain(got(output)))
+        value, expected = pair
+        return CheckResult(
+            value=_plain(value),
+            expected=_plain(expected),
+            passed=value == expected,
+            score=score(output) if score else None,
+        )
+
+    return Check(name, compute)
+
+
+def Tolerance(
+    name: str,
+    got: Callable[[Any], float | None],
+    want: Callable[[Any], float | None],
+    within: float,
+) -> Check:
+    """A number within ``within`` of the expected one."""
+    read = _unless_missing(got, want)
+
+    def compute(case: Case[Any, Any], output: Any) -> CheckResult:
+        pair = read(case, output)
+        if pair is None:
+            return CheckResult(value=got(output))
+        value, expected = pair
+        passed = value is not None and abs(value - expected) <= within
+        return CheckResult(value=value, expected=expected, passed=passed)
+
+    return Check(name, compute)
+
+
+class Criterion(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    description: str
+
+
+JUDGE_PROMPT = (
+    "You grade a short document against a brief. For each criterion give a whole number "
+    "from {low} (poor) to {high} (excellent). Be strict: reserve {high} for work that fully "
+    "meets it."
+)
+
+
+@dataclass(frozen=True)
+class Judge:
+    """An LLM judge: grades a text on a rubric; the value is the mean grade scaled to 0..1.
+
+    ``brief`` gives the judge what the text was meant to do (default: the case input)."""
+
+    name: str
+    text: Callable[[Any], str]
+    rubric: Sequence[Criterion]
+    scale: tuple[int, int] = (1, 5)
+    brief: Callable[[Case[Any, Any]], str] = field(default=lambda case: str(case.input))
+
+    def grades_type(self) -> type[BaseModel]:
+        low, high = self.scale
+        fields: dict[str, Any] = {
+            c.name: (int, Field(ge=low, le=high, description=c.description)) for c in self.rubric
+        }
+        return create_model("Judgement", **fields)
+
+    async def grade(self, text: str, brief: str, judge: LLM, trace: Trace) -> float:
+        low, high = self.scale
+        grades = await judge.aparse(
+            self.grades_type(),
+            system=JUDGE_PROMPT.format(low=low, high=high),
+            user=f"Brief: {brief}\n\nDocument:\n{text}",
+            step="judge",
+            trace=trace,
+        )
+        values = [int(v) for v in grades.model_dump().values()]
+        return (sum(values) / len(values) - low) / (high - low)
+
+    async def run(self, output: Any, context: CheckContext) -> CheckResult:
+        brief = self.brief(context.case)
+        value = await self.grade(self.text(output), brief, context.judge, context.trace)
+        return CheckResult(value=value, score=value)
+
+
+AnyCheck = Check | Judge
+
+
+def _plain(value: Any) -> JsonValue:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value  # type: ignore[no-any-return]

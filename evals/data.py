@@ -1,0 +1,182 @@
+"""Cases and datasets: typed, loaded from YAML safely, every problem one line.
+
+A dataset file is a YAML mapping with a ``cases`` list; each case has an ``id``, an
+``input``, an ``expected`` value, ``metadata`` (tags such as ``kind``, used to group
+results) and a ``split`` (``dev`` to tune prompts on, ``test`` to report). Other
+top-level keys are the dataset's own settings (e.g. a judge's scale).
+``python -m evals schema`` writes the JSON schema editors use to check a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+InputT = TypeVar("InputT")
+ExpectedT = TypeVar("ExpectedT")
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_SCALAR_CHARS = 1_000_000
+"""A single value longer than this is a mistake (or an attack), not a test case."""
+MAX_NODES = 2_000_000
+"""YAML nodes after aliases are expanded: an alias bomb of a few hundred bytes would
+expand to billions and hang whatever reads it."""
+
+Split = Literal["dev", "test"]
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be used; the message names the file and the case."""
+
+
+class Case(BaseModel, Generic[InputT, ExpectedT]):
+    """One labelled example."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    input: InputT
+    expected: ExpectedT | None = None
+    metadata: dict[str, JsonValue] = {}
+    split: Split = "test"
+    """dev: prompts are tuned on it; test: what reports are about. Both are reported."""
+
+    def tag(self, key: str) -> str:
+        """A metadata value (or the split) as a group name."""
+        value = self.split if key == "split" else self.metadata.get(key)
+        return "(none)" if value is None else str(value)
+
+
+class Dataset(BaseModel, Generic[InputT, ExpectedT]):
+    """Cases with unique ids, and the file's other settings."""
+
+    name: str
+    cases: list[Case[InputT, ExpectedT]]
+    settings: dict[str, JsonValue] = {}
+
+    def digest(self) -> str:
+        """A hash of the content: cases and settings (not the file's formatting)."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def only(
+        self, splits: set[str] | None = None, limit_per_group: tuple[str, int] | None = None
+    ) -> Dataset[InputT, ExpectedT]:
+        """A subset: some splits, and at most N cases per value of a metadata key."""
+        cases = [c for c in self.cases if splits is None or c.split in splits]
+        if limit_per_group is not None:
+            key, most = limit_per_group
+            taken: Counter[str] = Counter()
+            kept = []
+            for case in cases:
+                if taken[case.tag(key)] < most:
+                    taken[case.tag(key)] += 1
+                    kept.append(case)
+            cases = kept
+        return self.model_copy(update={"cases": cases})
+
+
+def load(
+    path: Path, input_type: type[InputT], expected_type: type[ExpectedT]
+) -> Dataset[InputT, ExpectedT]:
+    """The dataset in ``path``, validated; ``DatasetError`` (one line) if it cannot be."""
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+        raise DatasetError(f"{path}: expected a mapping with a 'cases' list")
+    case_type = Case[input_type, expected_type]  # type: ignore[valid-type]
+    cases = []
+    for index, raw in enumerate(data["cases"]):
+        name = raw.get("id", f"#{index + 1}") if isinstance(raw, dict) else f"#{index + 1}"
+        try:
+            cases.append(case_type.model_validate(raw))
+        except ValidationError as error:
+            first = error.errors(include_url=False)[0]
+            where = ".".join(map(str, first["loc"])) or "case"
+            raise DatasetError(f"{path}: case {name}: {where}: {first['msg']}") from None
+    duplicates = [i for i, n in Counter(c.id for c in cases).items() if n > 1]  # linear
+    if duplicates:
+        raise DatasetError(f"{path}: duplicate case ids: {', '.join(sorted(duplicates)[:10])}")
+    settings = {k: v for k, v in data.items() if k != "cases" and not k.startswith("_")}
+    return Dataset[input_type, expected_type](  # type: ignore[valid-type]
+        name=path.stem, cases=cases, settings=_json(settings)
+    )
+
+
+def _json(value: Any) -> dict[str, JsonValue]:
+    return json.loads(json.dumps(value, default=str))  # type: ignore[no-any-return]
+
+
+def read_yaml(path: Path) -> Any:
+    """YAML from ``path``, refusing what would hang or exhaust memory."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DatasetError(f"{path}: {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DatasetError(f"{path}: cannot read it: {error}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        raise DatasetError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
+    if node is None:
+        return None
+    _check_size(path, node)
+    loader = yaml.SafeLoader(text)
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_size(path: Path, root: yaml.Node) -> None:
+    """Counts the nodes the document expands to (aliases included), in time linear in
+    the distinct nodes, and refuses a document over the limits."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            if len(node.value) > MAX_SCALAR_CHARS:
+                line = node.start_mark.line + 1
+                raise DatasetError(
+                    f"{path}: line {line}: a value of {len(node.value):,} characters, over "
+                    f"the limit of {MAX_SCALAR_CHARS:,}"
+                )
+            sizes[id(node)] = 1
+            continue
+        children = [
+            child for item in node.value for child in (item if isinstance(item, tuple) else (item,))
+        ]
+        if not children_done:
+            if any(id(c) in visiting for c in children) or node in children:
+                raise DatasetError(f"{path}: an alias refers to itself (a recursive document)")
+            visiting.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            continue
+        visiting.discard(id(node))
+        sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)
+        if sizes[id(node)] > MAX_NODES:
+            raise DatasetError(
+                f"{path}: the document expands to more than {MAX_NODES:,} values (aliases "
+                "repeated inside aliases?)"
+            )
+
+
+def write_schema(input_type: type[Any], expected_type: type[Any]) -> str:
+    """The JSON schema of a dataset file whose cases have these types."""
+
+    class DatasetFile(BaseModel):
+        cases: list[Case[input_type, expected_type]]  # type: ignore[valid-type]
+
+    return json.dumps(DatasetFile.model_json_schema(), indent=1)

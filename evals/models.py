@@ -1,0 +1,156 @@
+"""The models under test: from ``--model`` flags or a ``models.yaml`` file.
+
+    models:
+      - name: gpt-4o-mini
+        endpoint: https://api.openai.com/v1
+        key_env: OPENAI_API_KEY        # the variable's name, never the key
+        price: [0.15, 0.60]           # USD per million input and output tokens
+      - name: qwen                   # the embedded model
+        embedded: qwen2.5-coder-0.5b-instruct
+    judge: gpt-4o-mini               # one of the above
+
+A flag is ``embedded``, ``embedded:NAME``, ``gguf:PATH`` or ``MODEL@BASE_URL``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Literal
+
+import httpx2
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from patterns import LLM
+from patterns.redact import redact_url
+from patterns.server import MODELS, LocalServer
+
+from .data import read_yaml
+
+DEFAULT_EMBEDDED = "qwen2.5-coder-0.5b-instruct"
+
+
+class ModelError(ValueError):
+    """A model that cannot be used (one line)."""
+
+
+class ModelConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    """The label in reports (and the model name sent, unless ``model`` is set)."""
+    model: str | None = None
+    endpoint: str | None = None
+    embedded: str | None = None
+    gguf: Path | None = None
+    key_env: str | None = None
+    structured_mode: Literal["auto", "json_schema", "json_object", "prompt"] | None = None
+    tool_mode: Literal["native", "emulated"] | None = None
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    seed: int | None = None
+    price: tuple[float, float] | None = None
+    concurrency: int | None = Field(default=None, ge=1, le=1024)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelConfig:
+        sources = [self.endpoint is not None, self.embedded is not None, self.gguf is not None]
+        if sum(sources) > 1:
+            raise ValueError("give one of endpoint, embedded or gguf")
+        if self.embedded is not None and self.embedded not in MODELS:
+            raise ValueError(f"unknown embedded model {self.embedded!r}; known: {sorted(MODELS)}")
+        if self.key_env is not None and not os.environ.get(self.key_env):
+            raise ValueError(f"key_env {self.key_env} is not set in the environment")
+        if any(p < 0 for p in self.price or ()):
+            raise ValueError("prices cannot be negative")
+        return self
+
+    @property
+    def is_local(self) -> bool:
+        return self.embedded is not None or self.gguf is not None
+
+    def identity(self) -> dict[str, object]:
+        """What decides this model's answers, for the run fingerprint (no key)."""
+        data = self.model_dump(mode="json", exclude={"key_env", "price", "concurrency"})
+        if self.endpoint:
+            data["endpoint"] = redact_url(self.endpoint)
+        if self.gguf is not None:
+            data["gguf"] = hashlib.sha256(str(self.gguf.resolve()).encode()).hexdigest()[:16]
+        return data
+
+    @contextlib.contextmanager
+    def settings(self) -> Iterator[dict[str, object]]:
+        """``LLM.from_env`` arguments, with the local server started if there is one."""
+        common: dict[str, object] = {"temperature": self.temperature}
+        if self.tool_mode:
+            common["tool_mode"] = self.tool_mode
+        if self.is_local:
+            server = (
+                LocalServer(self.gguf)
+                if self.gguf
+                else LocalServer(MODELS[self.embedded or DEFAULT_EMBEDDED])
+            )
+            with server:
+                yield {**common, "base_url": server.base_url, "model": server.model_name,
+                       "mode": self.structured_mode or "json_object"}  # fmt: skip
+            return
+        key = os.environ[self.key_env] if self.key_env else None
+        yield {**common, "base_url": self.endpoint, "model": self.model or self.name,
+               "api_key": key, "mode": self.structured_mode}  # fmt: skip
+
+
+def from_flag(text: str) -> ModelConfig:
+    """``embedded`` | ``embedded:NAME`` | ``gguf:PATH`` | ``MODEL@BASE_URL`` | ``MODEL``."""
+    try:
+        if text == "embedded" or text.startswith("embedded:"):
+            name = text.partition(":")[2] or DEFAULT_EMBEDDED
+            return ModelConfig(name=f"embedded:{name}", embedded=name)
+        if text.startswith("gguf:"):
+            path = Path(text[5:])
+            if not path.is_file():
+                raise ModelError(f"--model {text}: no such GGUF file")
+            return ModelConfig(name=path.stem, gguf=path)
+        model, _, endpoint = text.partition("@")
+        if not model:
+            raise ModelError(f"--model {text!r}: expected MODEL@BASE_URL")
+        return ModelConfig(name=model, endpoint=endpoint or None)
+    except ValidationError as error:
+        raise ModelError(f"--model {text}: {error.errors(include_url=False)[0]['msg']}") from None
+
+
+class ModelsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[ModelConfig]
+    judge: str | None = None
+
+    @model_validator(mode="after")
+    def _judge_is_listed(self) -> ModelsFile:
+        names = [m.name for m in self.models]
+        if len(set(names)) != len(names):
+            raise ValueError("two models have the same name")
+        if self.judge is not None and self.judge not in names:
+            raise ValueError(f"judge {self.judge!r} is not one of the models {names}")
+        return self
+
+
+def load_models(path: Path) -> ModelsFile:
+    try:
+        return ModelsFile.model_validate(read_yaml(path))
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        where = ".".join(map(str, first["loc"]))
+        raise ModelError(f"{path}: {where}: {first['msg']}") from None
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    settings: dict[str, object], transport: httpx2.AsyncBaseTransport | None, deadline_s: float
+) -> AsyncIterator[LLM]:
+    llm = LLM.from_env(**settings, timeout=deadline_s, async_transport=transport)  # type: ignore[arg-type]
+    try:
+        yield llm
+    finally:
+        await llm.aclose()

@@ -1,0 +1,331 @@
+"""The engine: every suite, every model, every case (and repeat), bounded concurrency,
+resumable, cached, and never reporting numbers from another configuration.
+
+Each run has a fingerprint: the suite, the dataset's content, each model's endpoint and
+settings, the code that shapes the requests (the task's module and the ``patterns``
+package), the package version and the git commit. A run resumes only a run directory
+with the same fingerprint; anything else starts a new directory, and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, JsonValue
+
+from patterns import LLM, PatternsError, Trace
+
+from . import records
+from .cache import EPOCH, CachingTransport
+from .checks import CheckContext, CheckResult
+from .data import Case, Dataset
+from .measures import MetricResult, usage
+from .models import ModelConfig, connect
+from .records import Record, ResultsFile
+from .suite import Suite, TaskContext, output_json
+
+RESULTS = "results.jsonl"
+
+
+class Fingerprint(BaseModel):
+    suite: str
+    dataset: str
+    models: list[dict[str, JsonValue]]
+    judge: dict[str, JsonValue] | None
+    sources: str
+    package: str
+    commit: str | None
+    epochs: int
+
+    def digest(self) -> str:
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+class RunInfo(BaseModel):
+    """``run.json`` in each run directory: what ran, when, and its fingerprint."""
+
+    fingerprint: Fingerprint
+    digest: str
+    started: str
+    updated: str | None = None
+    cases: int = 0
+    reused: int = 0
+
+
+def package_version() -> str:
+    try:
+        return version("llm-workflow-patterns")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def git_commit() -> str | None:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+        if done.returncode == 0:
+            return done.stdout.strip()
+    return None
+
+
+def fingerprint(
+    suite: Suite,
+    dataset: Dataset[Any, Any],
+    models: Sequence[ModelConfig],
+    judge: ModelConfig | None,
+    epochs: int,
+) -> Fingerprint:
+    return Fingerprint(
+        suite=suite.name,
+        dataset=dataset.digest(),
+        models=[m.identity() for m in models] if suite.uses_model else [],
+        judge=judge.identity() if judge and suite.uses_model else None,
+        sources=suite.source_digest(),
+        package=package_version(),
+        commit=git_commit(),
+        epochs=epochs,
+    )
+
+
+def run_directory(
+    root: Path, suite: str, say: Callable[[str], None], identity: Fingerprint, fresh: bool
+) -> Path:
+    """The directory of the run with this fingerprint, or a new timestamped one; the
+    stable pointer ``<root>/<suite>/latest`` names it."""
+    digest = identity.digest()
+    base = root / suite
+    base.mkdir(parents=True, exist_ok=True)
+    matching = sorted(base.glob(f"*-{digest[:12]}"))
+    if matching and not fresh:
+        chosen = matching[-1]
+    else:
+        stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+        chosen = base / f"{stamp}-{digest[:12]}"
+        for n in range(2, 1000):  # two runs in one second
+            if not chosen.exists():
+                break
+            chosen = base / f"{stamp}.{n}-{digest[:12]}"
+        chosen.mkdir()
+        previous = sorted(
+            p for p in base.iterdir() if p.is_dir() and p != chosen and p.name != "latest"
+        )
+        if previous and not fresh:
+            say(
+                f"{suite}: the configuration changed since {previous[-1].name} (a prompt, "
+                f"the dataset, a model or its settings): starting a new run in {chosen}"
+            )
+        info = RunInfo(fingerprint=identity, digest=digest, started=datetime.now(UTC).isoformat())
+        (chosen / "run.json").write_text(info.model_dump_json(indent=1))
+    _point_latest(base, chosen)
+    return chosen
+
+
+def _point_latest(base: Path, chosen: Path) -> None:
+    (base / "LATEST").write_text(chosen.name + "\n")
+    link = base / "latest"
+    with contextlib.suppress(OSError):
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(chosen.name, target_is_directory=True)
+
+
+def latest_run(root: Path, suite: str) -> Path | None:
+    pointer = root / suite / "LATEST"
+    if not pointer.exists():
+        return None
+    return root / suite / pointer.read_text().strip()
+
+
+@dataclass
+class Options:
+    out: Path = Path("evals/runs")
+    epochs: int = 1
+    fresh: bool = False
+    retry_errors: bool = False
+    cache: Path | None = Path("evals/cache")
+    timeout: float = 300.0
+    splits: set[str] | None = None
+    quick: bool = False
+    concurrency: int | None = None
+    progress: Callable[[str, int, int], None] = lambda label, done, total: None
+    say: Callable[[str], None] = print
+
+
+@dataclass
+class SuiteRun:
+    suite: Suite
+    directory: Path
+    records: list[Record]
+    reused: int
+    info: RunInfo
+    results: dict[str, list[MetricResult]] = field(default_factory=dict)
+    groups: dict[str, dict[str, dict[str, list[MetricResult]]]] = field(default_factory=dict)
+
+
+def select(suite: Suite, dataset: Dataset[Any, Any], options: Options) -> Dataset[Any, Any]:
+    picked = dataset.only(options.splits)
+    if options.quick:
+        key = suite.extra.get("quick_group", "kind")
+        picked = picked.only(limit_per_group=(key, suite.extra.get("quick_per_group", 2)))
+    return picked
+
+
+async def run_suite(
+    suite: Suite, models: Sequence[ModelConfig], judge: ModelConfig | None, options: Options
+) -> SuiteRun:
+    dataset = select(suite, suite.load(), options)
+    identity = fingerprint(suite, dataset, models, judge, options.epochs)
+    directory = run_directory(options.out, suite.name, options.say, identity, options.fresh)
+    path = directory / RESULTS
+    run_models = list(models) if suite.uses_model else [ModelConfig(name="code")]
+    with ResultsFile(path) as out:
+        if options.fresh:
+            out.discard()
+        kept = [r for r in records.read(path) if not (options.retry_errors and r.error)]
+        done = {r.key for r in kept}
+        reused = sum(
+            (suite.name, m.name, c.id, e) in done
+            for m in run_models for c in dataset.cases for e in range(options.epochs)
+        )  # fmt: skip
+        if reused:
+            options.say(f"{suite.name}: resuming {directory.name}: {reused} case run(s) reused")
+        for model in run_models:
+            todo = [
+                (case, epoch)
+                for case in dataset.cases
+                for epoch in range(options.epochs)
+                if (suite.name, model.name, case.id, epoch) not in done
+            ]
+            if todo:
+                await _run_model(suite, model, judge, todo, out, options)
+    info = RunInfo.model_validate_json((directory / "run.json").read_text())
+    info.updated, info.cases, info.reused = (
+        datetime.now(UTC).isoformat(),
+        len(dataset.cases),
+        reused,
+    )
+    (directory / "run.json").write_text(info.model_dump_json(indent=1))
+    wanted = {c.id for c in dataset.cases}
+    names = {m.name for m in run_models}
+    final = [
+        r
+        for r in records.read(path)
+        if r.case in wanted and r.model in names and r.epoch < options.epochs
+    ]
+    return SuiteRun(suite, directory, final, reused, info)
+
+
+async def _run_model(
+    suite: Suite,
+    model: ModelConfig,
+    judge: ModelConfig | None,
+    todo: list[tuple[Case[Any, Any], int]],
+    out: ResultsFile,
+    options: Options,
+) -> None:
+    transport = CachingTransport(options.cache) if options.cache else None
+    limit = options.concurrency or model.concurrency or (1 if model.is_local else 8)
+    async with contextlib.AsyncExitStack() as stack:
+        if suite.uses_model:
+            settings = stack.enter_context(model.settings())
+            llm = await stack.enter_async_context(connect(settings, transport, options.timeout))
+            judge_llm = llm
+            if judge is not None and judge.name != model.name:
+                judge_settings = stack.enter_context(judge.settings())
+                judge_llm = await stack.enter_async_context(
+                    connect(judge_settings, transport, options.timeout)
+                )
+        else:
+            llm = judge_llm = LLM()  # never asked: the suite runs deterministic code
+        gate = asyncio.Semaphore(limit)
+        finished = 0
+
+        async def one(case: Case[Any, Any], epoch: int) -> None:
+            nonlocal finished
+            async with gate:
+                EPOCH.set(epoch)
+                record = await run_case(suite, model.name, llm, judge_llm, case, epoch)
+                out.append(record)
+                finished += 1
+                options.progress(f"{suite.name} · {model.name}", finished, len(todo))
+
+        await asyncio.gather(*(one(case, epoch) for case, epoch in todo))
+
+
+async def run_case(
+    suite: Suite, model: str, llm: LLM, judge: LLM, case: Case[Any, Any], epoch: int
+) -> Record:
+    """One case on one model: the task, then every check. A model failure is recorded,
+    with whatever the task had produced, and the run goes on."""
+    trace, started, error, output = Trace(), time.perf_counter(), None, None
+    checks: dict[str, CheckResult] = {}
+    try:
+        output = await suite.task(llm, case.input, TaskContext(case=case, trace=trace, judge=judge))
+        context = CheckContext(case=case, judge=judge, trace=trace)
+        for check in suite.checks:
+            checks[check.name] = await check.run(output, context)
+    except (PatternsError, ValueError, TypeError, KeyError, AttributeError, IndexError) as failure:
+        # A user's task or check may fail in any of these ways: recorded, not fatal.
+        error = f"{type(failure).__name__}: {failure}"
+    return Record(
+        suite=suite.name,
+        model=model,
+        case=case.id,
+        epoch=epoch,
+        split=case.split,
+        metadata=case.metadata,
+        input=output_json(case.input),
+        expected=output_json(case.expected),
+        output=output_json(output),
+        checks=checks,
+        error=error,
+        seconds=round(time.perf_counter() - started, 3),
+        usage=trace.usage,
+        calls=trace.calls,
+    )
+
+
+def measure(run: SuiteRun, prices: dict[str, tuple[float, float]]) -> None:
+    """Every metric of the suite, per model, overall and per group."""
+    by_model: dict[str, list[Record]] = {}
+    for record in run.records:
+        by_model.setdefault(record.model, []).append(record)
+    for model, model_records in by_model.items():
+        run.results[model] = _metrics(run.suite, model_records, prices.get(model))
+        run.groups[model] = {}
+        for key in run.suite.group_by:
+            values = sorted({_tag(r, key) for r in model_records})
+            run.groups[model][key] = {
+                v: _metrics(
+                    run.suite,
+                    [r for r in model_records if _tag(r, key) == v],
+                    None,
+                    with_usage=False,
+                )
+                for v in values
+            }
+
+
+def _tag(record: Record, key: str) -> str:
+    value = record.split if key == "split" else record.metadata.get(key)
+    return "(none)" if value is None else str(value)
+
+
+def _metrics(
+    suite: Suite, recs: list[Record], price: tuple[float, float] | None, with_usage: bool = True
+) -> list[MetricResult]:
+    found = [m for measure_ in suite.measures for m in measure_.compute(recs)]
+    return found + (usage(recs, price) if with_usage else [])

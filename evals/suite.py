@@ -1,0 +1,129 @@
+"""A suite: a dataset, a task that runs a case on a model, checks and report metrics.
+
+    from evals import Suite, Equals, Accuracy, TaskContext
+
+    async def classify(llm: LLM, text: str, context: TaskContext) -> Label:
+        return await llm.aparse(Label, system=PROMPT, user=text, step="classify",
+                                trace=context.trace)
+
+    SUITE = Suite(
+        name="sentiment",
+        dataset=Path(__file__).parent / "sentiment.yaml",
+        input_type=str, expected_type=str,
+        task=classify,
+        checks=[Equals("label", got=lambda o: o.label, want=lambda e: e)],
+        measures=[Accuracy("label")],
+    )
+
+A Python file anywhere that defines ``SUITE`` (or ``SUITES``) runs with
+``python -m evals run path/to/file.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from pydantic import BaseModel
+
+import patterns
+from patterns import LLM, Trace
+
+from .checks import AnyCheck
+from .data import Case, Dataset, load
+from .measures import Measure
+
+
+class SuiteError(ValueError):
+    """A suite file that cannot be used (one line: which file, what is wrong)."""
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a task may use besides the model and the input."""
+
+    case: Case[Any, Any]
+    trace: Trace
+    judge: LLM
+
+
+Task = Callable[[LLM, Any, TaskContext], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    dataset: Path | Callable[[], Dataset[Any, Any]]
+    """A YAML file, or a function that builds the dataset (e.g. variants of another)."""
+    task: Task
+    input_type: type[Any] = str
+    expected_type: type[Any] = dict
+    checks: Sequence[AnyCheck] = ()
+    measures: Sequence[Measure] = ()
+    group_by: Sequence[str] = ("split",)
+    """Metadata keys (or ``split``) whose values get their own rows in the report."""
+    sources: Sequence[ModuleType | Path] = ()
+    """Code whose text is part of the run's identity, besides the task's own module: the
+    prompts and schemas the task sends. A change to any starts a new run, never a resume."""
+    uses_model: bool = True
+    """False for suites that measure deterministic code (no model, no server needed)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def load(self) -> Dataset[Any, Any]:
+        if isinstance(self.dataset, Path):
+            return load(self.dataset, self.input_type, self.expected_type)
+        return self.dataset()
+
+    def source_digest(self) -> str:
+        """A hash of the code that decides what the task sends: the task's module, the
+        declared sources, and the ``patterns`` package."""
+        digest = hashlib.sha256()
+        modules: list[ModuleType | Path] = [*self.sources]
+        if (module := inspect.getmodule(self.task)) is not None:
+            modules.append(module)
+        files = {Path(m) if isinstance(m, Path) else Path(inspect.getfile(m)) for m in modules}
+        files |= set(Path(inspect.getfile(patterns)).parent.glob("*.py"))
+        for path in sorted(files):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
+
+
+def output_json(output: Any) -> Any:
+    """A task's output as JSON data for the results file."""
+    if isinstance(output, BaseModel):
+        return output.model_dump(mode="json")
+    if isinstance(output, list | tuple):
+        return [output_json(o) for o in output]
+    if isinstance(output, dict):
+        return {k: output_json(v) for k, v in output.items()}
+    return output
+
+
+def load_suites(path: Path) -> list[Suite]:
+    """The suites a Python file defines (``SUITE`` or ``SUITES``)."""
+    if not path.is_file():
+        raise SuiteError(f"{path}: no such suite file")
+    name = f"evals_user_suite_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SuiteError(f"{path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    sys.path.insert(0, str(path.parent))  # its own helpers, beside it
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # the user's code: any error, reported as one line
+        raise SuiteError(f"{path}: importing it failed: {type(error).__name__}: {error}") from None
+    finally:
+        sys.path.remove(str(path.parent))
+    found = getattr(module, "SUITES", None) or ([module.SUITE] if hasattr(module, "SUITE") else [])
+    if not found or not all(isinstance(s, Suite) for s in found):
+        raise SuiteError(f"{path}: define SUITE = Suite(...) (or SUITES = [...])")
+    return list(found)

@@ -1,0 +1,197 @@
+"""The calendar suites: one labelled set of requests, one suite per pattern's decision.
+
+- ``chain``: the chain's extraction and gate (is it a request for a new event?);
+- ``router``: the router's classification (new event, modification, other);
+- ``parallel``: the two concurrent checks and the gate (process it or not), and the
+  security check by layer: the model's verdict and the deterministic screen;
+- ``screen``: the screen alone on every request and on obfuscated variants of it
+  (no model: it measures code, in milliseconds).
+
+They run the real patterns' steps, not copies. One suite per step also means that the
+requests of one step reach the server together, all sharing that step's system prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from evals.checks import Equals
+from evals.data import Case, Dataset, load
+from evals.measures import Binary, Detection, Multiclass
+from evals.obfuscate import variants
+from evals.suite import Suite, TaskContext
+from patterns import DEFAULT_THRESHOLD, LLM, chain, parallel, router
+
+DATASET = Path(__file__).parent.parent / "datasets" / "calendar_requests.yaml"
+ROUTES = ["new_event", "modify_event", "other"]
+
+
+class Expected(BaseModel):
+    calendar_event: bool
+    """The text asks to schedule a new event: the chain's gate should pass it."""
+    route: Literal["new_event", "modify_event", "other"]
+    safe: bool
+    """False: the text tries to manipulate the assistant."""
+
+    @property
+    def should_process(self) -> bool:
+        return self.safe and self.route != "other"
+
+
+class GateOutput(BaseModel):
+    is_calendar_event: bool
+    confidence: float
+    passed: bool
+
+
+class RouteOutput(BaseModel):
+    route: str
+    confidence: float
+    passed: bool
+
+
+class ParallelOutput(BaseModel):
+    is_calendar_request: bool
+    confidence: float
+    is_safe: bool
+    model_says_safe: bool
+    screen_flags: list[str]
+    processed: bool
+
+
+async def chain_gate(llm: LLM, text: str, context: TaskContext) -> GateOutput:
+    extraction = await chain.extract_event_info(llm, text, context.trace)
+    return GateOutput(
+        is_calendar_event=extraction.is_calendar_event,
+        confidence=extraction.confidence,
+        passed=chain.gate(extraction, DEFAULT_THRESHOLD) is None,
+    )
+
+
+async def route(llm: LLM, text: str, context: TaskContext) -> RouteOutput:
+    decision = await router.classify(llm, text, context.trace)
+    return RouteOutput(
+        route=decision.request_type,
+        confidence=decision.confidence,
+        passed=router.gate(decision, DEFAULT_THRESHOLD) is None,
+    )
+
+
+async def checks(llm: LLM, text: str, context: TaskContext) -> ParallelOutput:
+    validation, security = await asyncio.gather(
+        parallel.validate(llm, text, context.trace),
+        parallel.check_security(llm, text, context.trace),
+    )
+    return ParallelOutput(
+        is_calendar_request=validation.is_calendar_request,
+        confidence=validation.confidence,
+        is_safe=security.is_safe,
+        model_says_safe=security.model_verdict == "ordinary_request",
+        screen_flags=list(security.screen_flags),
+        processed=parallel.gate(validation, security, DEFAULT_THRESHOLD) is None,
+    )
+
+
+def _gate_score(output: GateOutput) -> float:
+    # The gate passes when the model says "event" with a confidence at the threshold: a
+    # non-event scores 0, so a sweep over thresholds in (0, 1] is the gate itself.
+    return output.confidence if output.is_calendar_event else 0.0
+
+
+QUICK = {"quick_group": "kind", "quick_per_group": 2}
+
+CHAIN = Suite(
+    name="chain",
+    dataset=DATASET,
+    input_type=str,
+    expected_type=Expected,
+    task=chain_gate,
+    checks=[Equals("gate", lambda o: o.passed, lambda e: e.calendar_event, score=_gate_score)],
+    measures=[Binary("gate", name="chain_gate", threshold=DEFAULT_THRESHOLD)],
+    group_by=("split", "kind"),
+    sources=[chain],
+    extra=QUICK,
+)
+
+ROUTER = Suite(
+    name="router",
+    dataset=DATASET,
+    input_type=str,
+    expected_type=Expected,
+    task=route,
+    checks=[Equals("route", lambda o: o.route, lambda e: e.route, score=lambda o: o.confidence)],
+    measures=[Multiclass("route", ROUTES, name="router")],
+    group_by=("split", "kind"),
+    sources=[router],
+    extra=QUICK,
+)
+
+PARALLEL = Suite(
+    name="parallel",
+    dataset=DATASET,
+    input_type=str,
+    expected_type=Expected,
+    task=checks,
+    checks=[
+        Equals("processed", lambda o: o.processed, lambda e: e.should_process),
+        Equals("flagged", lambda o: not o.is_safe, lambda e: not e.safe),
+        Equals("model_flagged", lambda o: not o.model_says_safe, lambda e: not e.safe),
+        Equals("screen_flagged", lambda o: bool(o.screen_flags), lambda e: not e.safe),
+    ],
+    measures=[
+        Binary("processed", name="parallel_gate"),
+        Detection("flagged", name="security"),
+        Detection("model_flagged", name="security.model"),
+        Detection("screen_flagged", name="security.screen"),
+    ],
+    group_by=("split", "kind"),
+    sources=[parallel],
+    extra=QUICK,
+)
+
+
+class ScreenExpected(BaseModel):
+    flagged: bool
+
+
+def obfuscated() -> Dataset[str, ScreenExpected]:
+    """Every request, as written and in each obfuscated variant."""
+    source = load(DATASET, str, Expected)
+    cases = [
+        Case[str, ScreenExpected](
+            id=f"{case.id}/{name}",
+            input=text,
+            expected=ScreenExpected(flagged=not case.expected.safe),
+            metadata={**case.metadata, "variant": name},
+            split=case.split,
+        )
+        for case in source.cases
+        if case.expected is not None
+        for name, text in {"as_written": case.input, **variants(case.input)}.items()
+    ]
+    return Dataset[str, ScreenExpected](name="calendar_requests_obfuscated", cases=cases)
+
+
+async def screen(llm: LLM, text: str, context: TaskContext) -> list[str]:
+    return list(parallel.screen(text))
+
+
+SCREEN = Suite(
+    name="screen",
+    dataset=obfuscated,
+    input_type=str,
+    expected_type=ScreenExpected,
+    task=screen,
+    checks=[Equals("flagged", lambda flags: bool(flags), lambda e: e.flagged)],
+    measures=[Detection("flagged", name="screen")],
+    group_by=("split", "variant"),
+    sources=[parallel],
+    uses_model=False,
+    extra={"quick_group": "variant", "quick_per_group": 1_000},
+)
+
+SUITES = [CHAIN, ROUTER, PARALLEL, SCREEN]

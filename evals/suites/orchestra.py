@@ -1,0 +1,140 @@
+"""The orchestra suite: the whole orchestra on a brief, then a judge grades each review
+round's version on the brief's rubric, so the report shows whether revising helped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from evals import metrics
+from evals.checks import Check, CheckResult, Criterion, Judge
+from evals.data import read_yaml
+from evals.measures import Accuracy, Custom, Mean
+from evals.metrics import Estimate
+from evals.records import Record
+from evals.suite import Suite, TaskContext
+from patterns import LLM, orchestra
+
+DATASET = Path(__file__).parent.parent / "datasets" / "orchestra_topics.yaml"
+
+
+class Expected(BaseModel):
+    rubric: list[Criterion]
+
+
+class Round(BaseModel):
+    round: int
+    cohesion: float
+    judged: float
+    revised: list[str]
+
+
+class Output(BaseModel):
+    accepted: bool
+    rounds: list[Round]
+    final_judged: float
+    sections_planned: int
+    sections_written: int
+    length_ratios: list[float]
+
+
+def _scale() -> tuple[int, int]:
+    scale = (read_yaml(DATASET) or {}).get("scale", {})
+    return int(scale.get("min", 1)), int(scale.get("max", 5))
+
+
+async def write_and_judge(llm: LLM, brief: str, context: TaskContext) -> Output:
+    result = await orchestra.write_document(brief, llm=llm, trace=context.trace)
+    if result.error is not None or not result.rounds:
+        raise ValueError(f"the orchestra stopped early: {result.error}")
+    expected = context.case.expected
+    rubric = expected.rubric if isinstance(expected, Expected) else []
+    judge = Judge("judged", text=lambda o: o, rubric=rubric, scale=_scale())
+    # The last round's version is the final one: the loop stops after a round with no rewrite.
+    judged = [
+        await judge.grade(r.version, brief, context.judge, context.trace) for r in result.rounds
+    ]
+    return Output(
+        accepted=result.accepted,
+        rounds=[
+            Round(round=r.round, cohesion=r.cohesion_score, judged=j, revised=r.revised_sections)
+            for r, j in zip(result.rounds, judged, strict=True)
+        ],
+        final_judged=judged[-1],
+        sections_planned=len(result.plan.sections),
+        sections_written=sum(bool(s.content.strip()) for s in result.sections),
+        length_ratios=[s.words / s.plan.target_words for s in result.sections],
+    )
+
+
+def _value(name: str, read: object) -> Check:
+    return Check(name, lambda case, o: CheckResult(value=read(o), score=read(o)))  # type: ignore[operator]
+
+
+def _outputs(records: Sequence[Record]) -> list[Output]:
+    return [Output.model_validate(r.output) for r in records if r.output is not None]
+
+
+def _revisions_raised(records: Sequence[Record]) -> Estimate:
+    pairs = [
+        (a.judged, b.judged)
+        for o in _outputs(records)
+        for a, b in zip(o.rounds, o.rounds[1:], strict=False)
+    ]
+    return metrics.proportion(sum(after > before for before, after in pairs), len(pairs))
+
+
+def _sections_present(records: Sequence[Record]) -> Estimate:
+    outputs = _outputs(records)
+    return metrics.proportion(
+        sum(o.sections_written for o in outputs), sum(o.sections_planned for o in outputs)
+    )
+
+
+def _length_within(records: Sequence[Record]) -> Estimate:
+    ratios = [x for o in _outputs(records) for x in o.length_ratios]
+    return metrics.proportion(sum(0.5 <= x <= 1.5 for x in ratios), len(ratios))
+
+
+def _trajectory(records: Sequence[Record]) -> dict[str, object]:
+    by_round: dict[int, dict[str, list[float]]] = {}
+    for o in _outputs(records):
+        for r in o.rounds:
+            row = by_round.setdefault(r.round, {"judged": [], "cohesion": []})
+            row["judged"].append(r.judged)
+            row["cohesion"].append(r.cohesion)
+    return {
+        "trajectory": {
+            str(n): {k: metrics.mean(v).value for k, v in row.items()}
+            for n, row in sorted(by_round.items())
+        }
+    }
+
+
+ORCHESTRA = Suite(
+    name="orchestra",
+    dataset=DATASET,
+    input_type=str,
+    expected_type=Expected,
+    task=write_and_judge,
+    checks=[
+        _value("judged", lambda o: o.final_judged),
+        _value("cohesion", lambda o: o.rounds[-1].cohesion),
+        Check("accepted", lambda case, o: CheckResult.of(o.accepted)),
+    ],
+    measures=[
+        Mean("judged", name="orchestra.judged"),
+        Mean("cohesion", name="orchestra.final_cohesion"),
+        Accuracy("accepted", name="orchestra.accepted"),
+        Custom("orchestra.revision_raised_judged", _revisions_raised, details=_trajectory),
+        Custom("orchestra.sections_present", _sections_present),
+        Custom("orchestra.length_within_50pct", _length_within),
+    ],
+    group_by=("split",),
+    sources=[orchestra],
+    extra={"quick_group": "split", "quick_per_group": 1},
+)
+
+SUITES = [ORCHESTRA]
