@@ -19,6 +19,7 @@ flex-wrap:wrap;gap:1.5rem}.legend span{display:inline-block;margin-right:1rem}
 .swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
 figure{margin:0}figcaption{font-weight:600;margin-bottom:.25rem}
 table.cases td{text-align:left;vertical-align:top;max-width:22rem;overflow-wrap:anywhere}
+table.cases td:nth-child(-n+4){white-space:nowrap}
 tr.fail td:first-child{color:#b91c1c;font-weight:600}tr.error td:first-child{color:#7c2d12;
 font-weight:600}details pre{white-space:pre-wrap;max-height:20rem;overflow:auto}
 """
