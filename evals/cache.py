@@ -23,7 +23,7 @@ import httpx2
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
-from patterns.redact import redact_url
+from patterns.redact import redact_url, scrub
 
 logger = logging.getLogger("evals.cache")
 
@@ -64,7 +64,7 @@ class CachingTransport(httpx2.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         body = await response.aread()
         if response.status_code == 200 and _is_completion(body):
-            _store(path, body)
+            _store(path, scrub(body.decode("utf-8", "replace")).encode())
         headers = {"content-type": response.headers.get("content-type", "application/json")}
         if "location" in response.headers:
             headers["location"] = response.headers["location"]

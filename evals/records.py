@@ -20,6 +20,7 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, JsonValue, ValidationError
 
 from patterns import CallRecord, Usage
+from patterns.redact import scrub
 
 from .checks import CheckResult
 
@@ -98,7 +99,7 @@ class ResultsFile:
 
     def append(self, record: Record) -> None:
         assert self._file is not None
-        line = record.model_dump_json() + "\n"
+        line = scrub(record.model_dump_json()) + "\n"  # an answer may echo a key
         try:
             self._file.write(line)
             # Flushed to the OS: a killed process loses nothing written. (An fsync per

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
@@ -87,43 +88,42 @@ def find_secret(text: str, secrets: Iterable[str] = ()) -> str | None:
 _REGISTERED: set[str] = set()
 """Secrets configured in this process (keys, URL passwords), redacted from the logs below."""
 
-LOGGERS = (
-    "patterns",
-    "openai",
-    "openai._base_client",
-    "openai._response",
-    "openai._legacy_response",
-    "httpx2",
-    "httpcore2.connection",
-    "httpcore2.http11",
-    "httpcore2.http2",
-    "httpcore2.proxy",
-    "httpcore2.socks",
-)
-"""Loggers that can show a URL, a header or an answer: the HTTP client logs each request's
-full URL at INFO, userinfo included."""
+LOGGERS = ("patterns", "evals", "openai", "httpx2", "httpx", "httpcore2", "httpcore")
+"""Logger name prefixes whose records are redacted: this package's, and the HTTP stack's,
+which logs each request's full URL at INFO, userinfo included."""
+
+_installed = False
 
 
-class RedactingFilter(logging.Filter):
-    """Rewrites a record's message without secrets (a logger filter: it runs only for
-    records that are going to be emitted)."""
+def _redacting_factory(
+    previous: Callable[..., logging.LogRecord],
+) -> Callable[..., logging.LogRecord]:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if record.name.split(".", 1)[0] in LOGGERS:
+            message = record.getMessage()
+            clean = redact(message, _REGISTERED)
+            if clean != message:
+                record.msg, record.args = clean, ()
+        return record
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact(message, _REGISTERED)
-        if clean != message:
-            record.msg, record.args = clean, ()
-        return True
+    return factory
 
 
-_FILTER = RedactingFilter()
+def scrub(text: str) -> str:
+    """``text`` without the secrets configured in this process, nor key-shaped strings:
+    for whatever is written to disk (eval results, cached answers)."""
+    return redact(text, _REGISTERED)
 
 
 def protect_logs(secrets: Iterable[str] = ()) -> None:
-    """Redact ``secrets`` (and anything key-shaped) from this package's and its HTTP
-    stack's logs, from now on. Idempotent; called by ``LLM.from_env``."""
+    """Redact ``secrets`` (and anything key-shaped) from the records of this package's
+    and its HTTP stack's loggers, child loggers included, from now on. A log record
+    factory does it (a logger filter would miss records of child loggers); records are
+    only built for enabled levels, so a quiet logger costs nothing. Called by
+    ``LLM.from_env``."""
+    global _installed
     _REGISTERED.update(known(secrets))
-    for name in LOGGERS:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+    if not _installed:
+        logging.setLogRecordFactory(_redacting_factory(logging.getLogRecordFactory()))
+        _installed = True

@@ -66,3 +66,39 @@ def test_recording_with_a_key_keeps_it_out_of_the_cassette_and_the_logs(
     assert "org-x" not in text
     assert SECRET_LIKE.search(text) is None
     assert FAKE_KEY not in caplog.text
+
+
+PASSWORD = "pw-planted-in-the-url-0042"
+
+
+def test_no_file_an_eval_run_writes_nor_any_log_holds_a_planted_secret(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Key in the environment, password in the endpoint, a server that echoes both in its
+    answers and its errors; everything written and logged at DEBUG is scanned."""
+    from evals.cli import main
+
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("PATTERNS_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("PATTERNS_STRUCTURED_MODE", "json_object")
+    echo = f"I was sent {FAKE_KEY} and {PASSWORD}"
+
+    def careless(body: dict[str, object]) -> Reply:
+        if "declined" in str(body["messages"]):
+            return Reply(echo, status=400)
+        return Reply('{"category": "other", "urgent": false, "note": "' + echo + '"}')
+
+    suite = ROOT / "examples" / "evaluate-your-prompt" / "triage.py"
+    with stub_server(careless) as stub:
+        url = stub.base_url.replace("http://", f"http://bob:{PASSWORD}@")
+        argv = ["run", str(suite), "--model", f"stub@{url}", "--out", str(tmp_path / "runs")]
+        assert main([*argv, "--cache", str(tmp_path / "cache"), "--max-error-rate", "1"]) == 0
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) > 8  # results, run.json, reports, cache entries
+    for path in written:
+        text = path.read_text(errors="replace")
+        assert FAKE_KEY not in text, path
+        assert PASSWORD not in text, path
+    assert FAKE_KEY not in caplog.text
+    assert PASSWORD not in caplog.text
+    assert "[redacted]" in (tmp_path / "runs" / "report.html").read_text()  # the echo was there
