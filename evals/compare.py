@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from . import metrics
-from .measures import Accuracy, Binary, Mean, Measure, Multiclass
+from .measures import Accuracy, Binary, FailureRate, Mean, Measure, Multiclass
 from .metrics import Estimate
 from .records import Record
 
@@ -103,7 +103,7 @@ def compare(
 
 
 def _deltas(suite: str, measure: Measure, pairs: list[tuple[Record, Record]]) -> list[MetricDelta]:
-    if isinstance(measure, Accuracy | Multiclass | Binary):
+    if isinstance(measure, Accuracy | FailureRate | Multiclass | Binary):
         check = measure.check
         used = [
             (a, b) for a, b in pairs if a.passed(check) is not None or b.passed(check) is not None
@@ -112,12 +112,14 @@ def _deltas(suite: str, measure: Measure, pairs: list[tuple[Record, Record]]) ->
             return []
         was = [a.error is None and bool(a.passed(check)) for a, _ in used]
         now = [b.error is None and bool(b.passed(check)) for _, b in used]
+        if isinstance(measure, FailureRate):  # the metric counts failures
+            was, now = [not w for w in was], [not n for n in now]
+            name = measure.name or f"{check}.rate"
+        elif isinstance(measure, Accuracy):
+            name = measure.name or f"{check}.accuracy"
+        else:
+            name = f"{measure.name or check}.accuracy"
         change = (sum(now) - sum(was)) / len(used)
-        name = (
-            f"{measure.name or check}.accuracy"
-            if not isinstance(measure, Accuracy)
-            else (measure.name or f"{check}.accuracy")
-        )
         result = MetricDelta(
             suite=suite, name=name, before=sum(was) / len(used), after=sum(now) / len(used),
             delta=Estimate(change, None, None, len(used)), p_value=metrics.mcnemar(was, now),

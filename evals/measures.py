@@ -52,6 +52,25 @@ class Accuracy:
 
 
 @dataclass(frozen=True)
+class FailureRate:
+    """The share of cases whose check failed (lower is better): e.g. copied schema text."""
+
+    check: str
+    name: str | None = None
+
+    def compute(self, records: Sequence[Record]) -> list[MetricResult]:
+        used = _applicable(records, self.check)
+        failed = sum(r.passed(self.check) is False for r in used)
+        return [
+            MetricResult(
+                name=self.name or f"{self.check}.rate",
+                estimate=metrics.proportion(failed, len(used)),
+                direction="lower",
+            )
+        ]
+
+
+@dataclass(frozen=True)
 class Binary:
     """A yes/no decision: accuracy, precision, recall, F1, the confusion matrix and, when
     the check has scores, a threshold sweep with ROC AUC and the best-F1 threshold."""
@@ -194,7 +213,7 @@ class Custom:
         ]
 
 
-Measure = Accuracy | Binary | Multiclass | Mean | Detection | Custom
+Measure = Accuracy | FailureRate | Binary | Multiclass | Mean | Detection | Custom
 
 
 class _None:

@@ -90,3 +90,25 @@ def test_a_single_value_has_no_interval_and_says_so() -> None:
 def test_percentiles_interpolate() -> None:
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95) == pytest.approx(9.55)
+
+
+def test_copied_schema_text_is_found_in_any_field_and_only_there() -> None:
+    from evals.copying import copied_fields
+    from patterns.chain import EventExtraction
+
+    copied = {
+        "description": "The request restated in one short sentence. Lunch with Ana.",
+        "is_calendar_event": True,
+        "confidence_percent": 90,
+    }
+    own_words = {**copied, "description": "Lunch with Ana on Friday at noon."}
+    assert copied_fields(copied, [EventExtraction]) == ["description"]
+    assert copied_fields(own_words, [EventExtraction]) == []
+
+
+def test_mcnemar_matches_the_exact_binomial_test() -> None:
+    from evals.metrics import mcnemar
+
+    assert mcnemar([False] * 5, [True] * 5) == 2 * 0.5**5  # five fixes, no break
+    assert mcnemar([True, False], [True, False]) == 1.0  # nothing changed
+    assert round(mcnemar([False] * 6 + [True], [True] * 6 + [False]), 4) == 0.125

@@ -20,8 +20,9 @@ from typing import Literal
 from pydantic import BaseModel
 
 from evals.checks import Equals
+from evals.copying import CopiedSchemaText
 from evals.data import Case, Dataset, load
-from evals.measures import Binary, Detection, Multiclass
+from evals.measures import Binary, Detection, FailureRate, Multiclass
 from evals.obfuscate import variants
 from evals.suite import Suite, TaskContext
 from patterns import DEFAULT_THRESHOLD, LLM, chain, parallel, router
@@ -43,18 +44,21 @@ class Expected(BaseModel):
 
 
 class GateOutput(BaseModel):
+    description: str
     is_calendar_event: bool
     confidence: float
     passed: bool
 
 
 class RouteOutput(BaseModel):
+    description: str
     route: str
     confidence: float
     passed: bool
 
 
 class ParallelOutput(BaseModel):
+    description: str
     is_calendar_request: bool
     confidence: float
     is_safe: bool
@@ -66,6 +70,7 @@ class ParallelOutput(BaseModel):
 async def chain_gate(llm: LLM, text: str, context: TaskContext) -> GateOutput:
     extraction = await chain.extract_event_info(llm, text, context.trace)
     return GateOutput(
+        description=extraction.description,
         is_calendar_event=extraction.is_calendar_event,
         confidence=extraction.confidence,
         passed=chain.gate(extraction, DEFAULT_THRESHOLD) is None,
@@ -75,6 +80,7 @@ async def chain_gate(llm: LLM, text: str, context: TaskContext) -> GateOutput:
 async def route(llm: LLM, text: str, context: TaskContext) -> RouteOutput:
     decision = await router.classify(llm, text, context.trace)
     return RouteOutput(
+        description=decision.description,
         route=decision.request_type,
         confidence=decision.confidence,
         passed=router.gate(decision, DEFAULT_THRESHOLD) is None,
@@ -87,6 +93,7 @@ async def checks(llm: LLM, text: str, context: TaskContext) -> ParallelOutput:
         parallel.check_security(llm, text, context.trace),
     )
     return ParallelOutput(
+        description=validation.description,
         is_calendar_request=validation.is_calendar_request,
         confidence=validation.confidence,
         is_safe=security.is_safe,
@@ -110,8 +117,14 @@ CHAIN = Suite(
     input_type=str,
     expected_type=Expected,
     task=chain_gate,
-    checks=[Equals("gate", lambda o: o.passed, lambda e: e.calendar_event, score=_gate_score)],
-    measures=[Binary("gate", name="chain_gate", threshold=DEFAULT_THRESHOLD)],
+    checks=[
+        Equals("gate", lambda o: o.passed, lambda e: e.calendar_event, score=_gate_score),
+        CopiedSchemaText([chain.EventExtraction]),
+    ],
+    measures=[
+        Binary("gate", name="chain_gate", threshold=DEFAULT_THRESHOLD),
+        FailureRate("copied_schema_text", name="chain.copied_schema_text"),
+    ],
     group_by=("split", "kind"),
     sources=[chain],
     extra=QUICK,
@@ -123,8 +136,14 @@ ROUTER = Suite(
     input_type=str,
     expected_type=Expected,
     task=route,
-    checks=[Equals("route", lambda o: o.route, lambda e: e.route, score=lambda o: o.confidence)],
-    measures=[Multiclass("route", ROUTES, name="router")],
+    checks=[
+        Equals("route", lambda o: o.route, lambda e: e.route, score=lambda o: o.confidence),
+        CopiedSchemaText([router.RouteDecision]),
+    ],
+    measures=[
+        Multiclass("route", ROUTES, name="router"),
+        FailureRate("copied_schema_text", name="router.copied_schema_text"),
+    ],
     group_by=("split", "kind"),
     sources=[router],
     extra=QUICK,
@@ -141,12 +160,14 @@ PARALLEL = Suite(
         Equals("flagged", lambda o: not o.is_safe, lambda e: not e.safe),
         Equals("model_flagged", lambda o: not o.model_says_safe, lambda e: not e.safe),
         Equals("screen_flagged", lambda o: bool(o.screen_flags), lambda e: not e.safe),
+        CopiedSchemaText([parallel.CalendarValidation, parallel.SecurityAnswer]),
     ],
     measures=[
         Binary("processed", name="parallel_gate"),
         Detection("flagged", name="security"),
         Detection("model_flagged", name="security.model"),
         Detection("screen_flagged", name="security.screen"),
+        FailureRate("copied_schema_text", name="parallel.copied_schema_text"),
     ],
     group_by=("split", "kind"),
     sources=[parallel],

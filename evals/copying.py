@@ -1,0 +1,69 @@
+"""Copied schema text: answer fields that repeat a field description of the schema the
+model was shown (small models do: "description": "The request restated in one short
+sentence. ..."). Deterministic: a field copies a description when it contains six
+consecutive words of it (case and punctuation aside)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from patterns.core import schema_of
+
+from .checks import Check, CheckResult
+from .data import Case
+
+SHINGLE = 6
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9_]+", text.lower())
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = _words(text)
+    return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+
+
+def descriptions(schema: Any) -> Iterator[str]:
+    """Every description in a JSON schema, nested ones included."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "description" and isinstance(value, str):
+                yield value
+            else:
+                yield from descriptions(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from descriptions(item)
+
+
+def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path or "answer", value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, f"{path}[{i}]")
+
+
+def copied_fields(answer: Any, schemas: Sequence[type[BaseModel]]) -> list[str]:
+    """The paths of the string fields of ``answer`` that copy a description."""
+    shown = set().union(*(_shingles(d) for m in schemas for d in descriptions(schema_of(m))))
+    data = answer.model_dump(mode="json") if isinstance(answer, BaseModel) else answer
+    return [path for path, text in _strings(data) if _shingles(text) & shown]
+
+
+def CopiedSchemaText(schemas: Sequence[type[BaseModel]], name: str = "copied_schema_text") -> Check:
+    """Passes when no field of the output copies a description of ``schemas``."""
+
+    def compute(case: Case[Any, Any], output: Any) -> CheckResult:
+        found = copied_fields(output, schemas)
+        return CheckResult(value=found, expected=[], passed=not found)
+
+    return Check(name, compute)
