@@ -112,3 +112,48 @@ def test_mcnemar_matches_the_exact_binomial_test() -> None:
     assert mcnemar([False] * 5, [True] * 5) == 2 * 0.5**5  # five fixes, no break
     assert mcnemar([True, False], [True, False]) == 1.0  # nothing changed
     assert round(mcnemar([False] * 6 + [True], [True] * 6 + [False]), 4) == 0.125
+
+
+@pytest.mark.parametrize(
+    ("message", "right"),
+    [
+        ("Booked: Lunch with Ana on Thursday, November 26 at 12:00.", True),
+        ("See you Thursday at noon!", True),
+        ("Your meeting is on 2026-11-26 at 12pm.", True),
+        ("Your meeting is on Thursday.", False),  # no time
+        ("Booked for 12:00 on Friday.", False),  # the wrong day
+    ],
+)
+def test_a_confirmation_must_state_the_booked_date_and_time(message: str, right: bool) -> None:
+    from datetime import datetime
+
+    from evals.suites.e2e import states_date_and_time
+
+    assert states_date_and_time(message, datetime(2026, 11, 26, 12, 0)) is right
+
+
+def test_the_router_effect_must_be_exactly_the_expected_change() -> None:
+    from evals.suites.e2e import ChangeExpected, E2EExpected, RouterOutput, effect_right, seeded
+
+    expected = E2EExpected(
+        calendar_event=False, route="modify_event", safe=True,
+        change=ChangeExpected(event="evt-6", add=["Dana", "Eli"]),
+    )  # fmt: skip
+    retro = next(e for e in seeded().events if e.id == "evt-6")
+    done = retro.model_copy(update={"participants": ["Lee", "Dana", "Eli"]})
+    half = retro.model_copy(update={"participants": ["Lee", "Dana"]})
+    other = next(e for e in seeded().events if e.id == "evt-1")
+
+    def out(changed: list, added: list | None = None) -> RouterOutput:  # type: ignore[type-arg]
+        return RouterOutput(
+            outcome="handled",
+            route="modify_event",
+            description="",
+            added=added or [],
+            changed=changed,
+            removed=[],
+        )
+
+    assert effect_right(expected, out([done]), "")[0]
+    assert not effect_right(expected, out([half]), "")[0]
+    assert not effect_right(expected, out([done, other]), "")[0]

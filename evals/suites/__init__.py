@@ -1,9 +1,10 @@
-"""The built-in suites, by name; ``calendar`` is the four calendar suites together."""
+"""The built-in suites, by name; ``calendar``, ``e2e`` and ``all`` name groups of them."""
 
 from __future__ import annotations
 
 from ..suite import Suite
 from .calendar import CHAIN, PARALLEL, ROUTER, SCREEN
+from .e2e import CHAIN_E2E, ROUTER_E2E
 from .orchestra import ORCHESTRA
 
 BUILTIN: dict[str, list[Suite]] = {
@@ -12,6 +13,9 @@ BUILTIN: dict[str, list[Suite]] = {
     "parallel": [PARALLEL],
     "screen": [SCREEN],
     "orchestra": [ORCHESTRA],
+    "chain_e2e": [CHAIN_E2E],
+    "router_e2e": [ROUTER_E2E],
     "calendar": [CHAIN, ROUTER, PARALLEL, SCREEN],
-    "all": [CHAIN, ROUTER, PARALLEL, SCREEN, ORCHESTRA],
+    "e2e": [CHAIN_E2E, ROUTER_E2E],
+    "all": [CHAIN, ROUTER, PARALLEL, SCREEN, CHAIN_E2E, ROUTER_E2E, ORCHESTRA],
 }
