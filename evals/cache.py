@@ -1,7 +1,9 @@
 """A disk cache of model answers, as an httpx2 transport under the openai client.
 
-The key is the endpoint (scheme, host, port, path: never a key or password), the whole
-request body (the model name and every setting are in it) and the repeat index
+The key is the endpoint (its identity: the model file for an embedded server, whose port
+changes from run to run; else scheme, host, port and path, never a key or password), the
+request path, the whole request body (the model name and every setting are in it) and
+the repeat index
 (``--epochs``: each repeat is its own answer). Only answers that parse as chat
 completions are stored: an error, a torn body or an HTML page is fetched again next
 time. An entry that does not decode is dropped and fetched again. A full disk costs the
@@ -32,14 +34,21 @@ EPOCH: contextvars.ContextVar[int] = contextvars.ContextVar("evals_epoch", defau
 
 
 class CachingTransport(httpx2.AsyncBaseTransport):
-    def __init__(self, directory: Path, inner: httpx2.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        inner: httpx2.AsyncBaseTransport | None = None,
+        endpoint: str | None = None,
+    ) -> None:
         self.directory = directory
+        self.endpoint = endpoint
         self.inner = inner or httpx2.AsyncHTTPTransport()
         self.hits = 0
         self.misses = 0
 
     def _path(self, request: httpx2.Request) -> Path:
-        endpoint = redact_url(str(request.url.copy_with(query=None)))
+        endpoint = self.endpoint or redact_url(str(request.url.copy_with(query=None)))
+        endpoint += "\n" + request.url.path
         key = hashlib.sha256(
             b"\n".join(
                 [

@@ -155,6 +155,11 @@ def parser() -> argparse.ArgumentParser:
         "--judge",
         help="the judging model (a --model form, or a name in --models); default: the model tested",
     )
+    run.add_argument(
+        "--confidence",
+        choices=["verbal", "tokens"],
+        help="gate confidence for every --model: the written percent, or token probabilities",
+    )
     run.add_argument("--dataset", type=Path, help="another dataset file for the suites named")
     run.add_argument(
         "--split",
@@ -283,6 +288,8 @@ def plan(args: argparse.Namespace) -> Plan:
     models = [from_flag(m) for m in args.model] + (listed.models if listed else [])
     if not models:
         models = [from_flag("embedded")]
+    if args.confidence:
+        models = [m.model_copy(update={"confidence": args.confidence}) for m in models]
     if len({m.name for m in models}) != len(models):
         raise UsageError("two models have the same name: give each --model once")
     judge = None

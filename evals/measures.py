@@ -154,7 +154,7 @@ class Mean:
         return [
             MetricResult(
                 name=self.name or f"{self.check}.mean",
-                estimate=metrics.mean_in(values, low, high),
+                estimate=metrics.mean(values, low, high),
                 direction=self.direction,
             )
         ]

@@ -50,6 +50,8 @@ class ModelConfig(BaseModel):
     structured_mode: Literal["auto", "json_schema", "json_object", "prompt"] | None = None
     tool_mode: Literal["native", "emulated"] | None = None
     temperature: float = Field(default=0.0, ge=0, le=2)
+    confidence: Literal["verbal", "tokens"] = "verbal"
+    """Gate confidence from the written percent, or from the decision token's probability."""
     seed: int | None = None
     price: tuple[float, float] | None = None
     concurrency: int | None = Field(default=None, ge=1, le=1024)
@@ -80,10 +82,23 @@ class ModelConfig(BaseModel):
             data["gguf"] = hashlib.sha256(str(self.gguf.resolve()).encode()).hexdigest()[:16]
         return data
 
+    def cache_identity(self) -> str | None:
+        """What the cache keys this model's answers by: the model file for a local server
+        (its port changes every run), None for an endpoint (its URL is the identity)."""
+        if self.embedded is not None:
+            return f"embedded:{MODELS[self.embedded].sha256}"
+        if self.gguf is not None:
+            return f"gguf:{self.identity()['gguf']}"
+        return None
+
     @contextlib.contextmanager
     def settings(self) -> Iterator[dict[str, object]]:
         """``LLM.from_env`` arguments, with the local server started if there is one."""
         common: dict[str, object] = {"temperature": self.temperature}
+        if self.seed is not None:
+            common["seed"] = self.seed
+        if self.confidence != "verbal":
+            common["confidence"] = self.confidence
         if self.tool_mode:
             common["tool_mode"] = self.tool_mode
         if self.is_local:

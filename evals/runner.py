@@ -31,6 +31,7 @@ from .cache import EPOCH, CachingTransport
 from .checks import CheckContext, CheckResult
 from .data import Case, Dataset
 from .measures import MetricResult, usage
+from .metrics import proportion
 from .models import ModelConfig, connect
 from .records import Record, ResultsFile
 from .suite import Suite, TaskContext, output_json
@@ -236,7 +237,9 @@ async def _run_model(
     out: ResultsFile,
     options: Options,
 ) -> None:
-    transport = CachingTransport(options.cache) if options.cache else None
+    transport = None
+    if options.cache:
+        transport = CachingTransport(options.cache, endpoint=model.cache_identity())
     limit = options.concurrency or model.concurrency or (1 if model.is_local else 8)
     async with contextlib.AsyncExitStack() as stack:
         if suite.uses_model:
@@ -328,4 +331,29 @@ def _metrics(
     suite: Suite, recs: list[Record], price: tuple[float, float] | None, with_usage: bool = True
 ) -> list[MetricResult]:
     found = [m for measure_ in suite.measures for m in measure_.compute(recs)]
-    return found + (usage(recs, price) if with_usage else [])
+    return found + agreement(recs) + (usage(recs, price) if with_usage else [])
+
+
+def agreement(recs: Sequence[Record]) -> list[MetricResult]:
+    """With repeats (``--epochs``): for each check, the share of cases whose outcome was the
+    same in every repeat."""
+    runs: dict[tuple[str, str], list[Record]] = {}
+    for record in recs:
+        runs.setdefault((record.model, record.case), []).append(record)
+    if all(len(group) < 2 for group in runs.values()):
+        return []
+    checks = sorted({name for r in recs for name in r.checks})
+    return [
+        MetricResult(
+            name=f"agreement.{check}",
+            estimate=proportion(
+                sum(len({_outcome(r, check) for r in group}) == 1 for group in runs.values()),
+                len(runs),
+            ),
+        )
+        for check in checks
+    ]
+
+
+def _outcome(record: Record, check: str) -> str:
+    return "error" if record.error else str(record.passed(check))

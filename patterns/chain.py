@@ -29,7 +29,7 @@ from .calendar import (
     resolve_start,
 )
 from .clock import Clock, system_clock, today_line
-from .core import LLM
+from .core import LLM, short
 from .gate import DEFAULT_THRESHOLD, Confident, Percent, Rejection, confidence_gate
 from .usage import CallRecord, Trace, Usage
 
@@ -40,16 +40,18 @@ logger = logging.getLogger("patterns.chain")
 
 
 class EventExtraction(Confident):
+    decision = "is_calendar_event"
     # Model-facing schemas carry no class docstring: pydantic would send it as the
     # schema's description, and small models copy it into their answers.
     model_config = ConfigDict(use_attribute_docstrings=True)
 
-    description: str
-    """The request restated in one short sentence."""
     is_calendar_event: bool
-    """True if the message asks to schedule a meeting, call, appointment or other event."""
+    """True if the message asks to schedule a new meeting, call, appointment or other event
+    (a change to an existing one is not new)."""
     confidence_percent: Percent
     """How sure you are about is_calendar_event, from 0 to 100."""
+    description: str
+    """The request restated in one short sentence."""
 
 
 class DetailsAnswer(BaseModel):
@@ -93,19 +95,36 @@ class ChainResult(BaseModel):
 # --- Prompts ----------------------------------------------------------------------------
 
 EXTRACT_PROMPT = (
-    "You triage messages sent to a calendar assistant. A calendar event request asks to "
-    "schedule something at a time: a meeting, call, lunch or appointment. Not events: "
-    "questions, emails, tasks, comments about past meetings, vague wishes."
+    "You triage messages sent to a calendar assistant. is_calendar_event is true when the "
+    "message asks to put a new event in the calendar: a meeting, call, lunch, dinner, "
+    "appointment, class or block of time. It is false when the message asks to move or "
+    "change an event that already exists, and for questions, emails, tasks, notes about "
+    "past meetings and vague wishes. confidence_percent: how sure you are, 0 to 100. "
+    "description: the request in a few words of your own."
 )
-DETAILS_PROMPT = "Extract the details of the event the message asks to schedule."
-CONFIRM_PROMPT = "Write the confirmation a calendar assistant sends for this event."
+DETAILS_PROMPT = (
+    "Extract the details of the event the message asks to schedule. name: a short title "
+    "of your own, 2 to 5 words. day: the day as the message says it ('next Tuesday', "
+    "'tomorrow', 'Dec 3'). start_time: 24-hour HH:MM (2pm is 14:00, noon is 12:00; "
+    "09:00 if the message gives no time). duration_minutes: 60 unless the message says "
+    "otherwise (two hours is 120, 2pm to 5pm is 180). participants: the names of the people "
+    "the message mentions, [] if none.\n"
+    'Example: "Tea with Kim and Lou on Friday, 3 to 4pm" -> {"name": "Tea with Kim and '
+    'Lou", "day": "Friday", "start_time": "15:00", "duration_minutes": 60, '
+    '"participants": ["Kim", "Lou"]}'
+)
+CONFIRM_PROMPT = (
+    "Write the one or two friendly sentences a calendar assistant sends to confirm this "
+    "event. Say its name, the weekday and date and the time exactly as given, and who "
+    "is invited."
+)
 
 
 # --- The steps --------------------------------------------------------------------------
 
 
 async def extract_event_info(llm: LLM, text: str, trace: Trace) -> EventExtraction:
-    return await llm.aparse(
+    return await short(llm).aparse(
         EventExtraction, system=EXTRACT_PROMPT, user=text, step="extract", trace=trace
     )
 
@@ -138,9 +157,22 @@ async def generate_confirmation(llm: LLM, details: EventDetails, trace: Trace) -
     return await llm.aparse(
         Confirmation,
         system=CONFIRM_PROMPT,
-        user=details.model_dump_json(),
+        user=describe(details),
         step="confirm",
         trace=trace,
+    )
+
+
+def describe(details: EventDetails) -> str:
+    """The event as a person reads it: a small model restates a date it is given in
+    words far more reliably than it formats an ISO timestamp."""
+    start = details.start
+    people = ", ".join(details.participants) or "nobody else"
+    return (
+        f"Event: {details.name}\n"
+        f"When: {start:%A} {start.day} {start:%B %Y}, {start:%H:%M} "
+        f"({start.strftime('%I:%M %p').lstrip('0')}), {details.duration_minutes} minutes\n"
+        f"With: {people}"
     )
 
 

@@ -2,8 +2,9 @@
 
     topic -> orchestrator plans sections -> workers write them in order
              (each sees the sections before it, and its target length)
-          -> reviewer scores cohesion, suggests edits per section
-          -> quality gate: score >= threshold? -> accepted
+          -> reviewer scores cohesion (against the criteria, if given), suggests edits;
+             code checks each section's length against its target (an edit if far off)
+          -> quality gate: score >= threshold and lengths right? -> accepted
                    no, and rounds left -> rewrite only the sections with edits -> review
                    no, and no rounds left -> returned, marked not accepted
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model
@@ -114,6 +117,9 @@ class ReviewRound(BaseModel):
     """Sections rewritten after this review (none when it passed or rounds ran out)."""
     failed_revisions: list[str] = []
     """Sections whose rewrite never validated: kept as they were, nothing lost."""
+    off_length: list[str] = []
+    """Sections outside half to one and a half times their target length (checked in code:
+    the gate does not pass while any is)."""
     usage: Usage
     """Everything this round cost: the review, and the rewrites it caused."""
 
@@ -137,6 +143,16 @@ class OrchestraResult(BaseModel):
         return render(self.sections)
 
 
+def length_edits(sections: list[Section]) -> dict[str, str]:
+    """Edits decided in code, not by the reviewer: a section far from its target length."""
+    low, high = LENGTH_BOUNDS
+    return {
+        s.plan.name: f"Rewrite it in about {s.plan.target_words} words (it has {s.words})."
+        for s in sections
+        if not low * s.plan.target_words <= s.words <= high * s.plan.target_words
+    }
+
+
 def render(sections: list[Section]) -> str:
     return "\n\n".join(f"## {s.plan.name}\n\n{s.content}" for s in sections)
 
@@ -155,6 +171,9 @@ REVIEW_PROMPT = (
     "consistent and avoid repeating themselves? Score it, and suggest an edit for each "
     "section that needs one, naming the section exactly."
 )
+CRITERIA_PROMPT = " Judge it against these criteria too: {criteria}."
+LENGTH_BOUNDS = (0.5, 1.5)
+"""A section's words over its target: outside these, the gate sends it back."""
 REVISE_PROMPT = (
     "You revise one section of a document. Apply the edit; keep about {target_words} words "
     "and everything the edit does not touch."
@@ -208,12 +227,20 @@ def _own(llm: LLM, *drafts: Section) -> LLM:
     return llm.with_settings(max_input_chars=llm.max_input_chars + own)
 
 
-async def review(llm: LLM, topic: str, sections: list[Section], trace: Trace) -> ReviewAnswer:
-    document = "\n\n".join(f"## {s.plan.name}\n{s.content}" for s in sections)
+async def review(
+    llm: LLM, topic: str, sections: list[Section], trace: Trace, criteria: Sequence[str] = ()
+) -> ReviewAnswer:
+    document = "\n\n".join(
+        f"## {s.plan.name} ({s.words} words; target {s.plan.target_words})\n{s.content}"
+        for s in sections
+    )
     answer_type = review_answer_for([s.plan.name for s in sections])
+    system = REVIEW_PROMPT + (
+        CRITERIA_PROMPT.format(criteria="; ".join(criteria)) if criteria else ""
+    )
     return await _own(llm, *sections).aparse(
         answer_type,
-        system=REVIEW_PROMPT,
+        system=system,
         user=f"Topic: {topic}\n\n{document}",
         step="review",
         trace=trace,
@@ -257,7 +284,10 @@ async def write_document(
     threshold: float = DEFAULT_QUALITY_THRESHOLD,
     max_revisions: int = DEFAULT_MAX_REVISIONS,
     trace: Trace | None = None,
+    criteria: Sequence[str] = (),
 ) -> OrchestraResult:
+    """Plan, write, review and revise a document on ``topic``; ``criteria`` (e.g. a
+    rubric's) are given to the reviewer."""
     llm = llm or LLM.from_env()
     trace = trace if trace is not None else Trace()
 
@@ -269,7 +299,9 @@ async def write_document(
     try:
         for spec in plan.sections:  # in order: each writer sees the sections before it
             sections.append(await write_section(llm, topic, plan, spec, sections, trace))
-        await review_and_revise(llm, topic, sections, rounds, threshold, max_revisions, trace)
+        await review_and_revise(
+            llm, topic, sections, rounds, Gate(threshold, max_revisions, criteria), trace
+        )
     except PatternsError as failure:
         error = f"{type(failure).__name__}: {failure}"
         logger.warning("stopped early, keeping what was written: %s", error)
@@ -289,24 +321,33 @@ async def write_document(
     )
 
 
+@dataclass(frozen=True)
+class Gate:
+    threshold: float
+    max_revisions: int
+    criteria: Sequence[str] = ()
+
+
 async def review_and_revise(
     llm: LLM,
     topic: str,
     sections: list[Section],
     rounds: list[ReviewRound],
-    threshold: float,
-    max_revisions: int,
+    gate: Gate,
     trace: Trace,
 ) -> None:
     """Review, and revise the sections with edits, until the gate passes or rounds run
     out. ``sections`` and ``rounds`` are updated in place, so a failure keeps them."""
-    for round_number in range(1, max_revisions + 2):
+    for round_number in range(1, gate.max_revisions + 2):
         first_call = len(trace.calls)
         version = render(sections)
-        answer = await review(llm, topic, sections, trace)
-        passed = passes(answer.cohesion_score, threshold)
+        answer = await review(llm, topic, sections, trace, gate.criteria)
+        off_length = length_edits(sections)
+        passed = passes(answer.cohesion_score, gate.threshold) and not off_length
         edits = {e.section_name: e.edit for e in answer.suggested_edits}
-        revise_now = not passed and round_number <= max_revisions and bool(edits)
+        for name, edit in off_length.items():
+            edits[name] = f"{edits[name]} {edit}" if name in edits else edit
+        revise_now = not passed and round_number <= gate.max_revisions and bool(edits)
         logger.info(
             "round %d: cohesion %.2f, passed=%s", round_number, answer.cohesion_score, passed
         )
@@ -322,6 +363,7 @@ async def review_and_revise(
                 passed=passed,
                 revised_sections=[n for n in edits if n not in failed] if revise_now else [],
                 failed_revisions=failed,
+                off_length=list(off_length),
                 usage=sum((c.usage for c in trace.calls[first_call:]), Usage()),
             )
         )

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .calendar import Calendar
 from .clock import Clock, system_clock
-from .core import LLM
+from .core import LLM, short
 from .gate import DEFAULT_THRESHOLD, Confident, Percent, Rejection, confidence_gate
 from .router import RouterResult, route_calendar_request
 from .usage import CallRecord, Trace, Usage
@@ -41,15 +41,16 @@ RiskFlag = Literal[
 
 
 class CalendarValidation(Confident):
+    decision = "is_calendar_request"
     model_config = ConfigDict(use_attribute_docstrings=True)
 
-    description: str
-    """The request restated in one short sentence."""
     is_calendar_request: bool
     """True if the message asks to schedule, move or change a meeting, call, appointment or
     other event."""
     confidence_percent: Percent
     """How sure you are about is_calendar_request, from 0 to 100."""
+    description: str
+    """The request restated in one short sentence."""
 
 
 class SecurityAnswer(BaseModel):
@@ -81,9 +82,11 @@ class ParallelResult(BaseModel):
 
 
 VALIDATION_PROMPT = (
-    "You check messages sent to a calendar assistant. A calendar request asks to schedule, "
-    "move or change something at a time: a meeting, call, lunch or appointment. Not calendar "
-    "requests: questions, emails, jokes, thanks, writing tasks."
+    "You check messages sent to a calendar assistant. is_calendar_request is true when the "
+    "message asks to schedule, move or change something at a time: a meeting, call, lunch, "
+    "dinner, appointment or class. It is false for questions, emails, jokes, thanks, "
+    "writing tasks and notes about the past. confidence_percent: how sure you are, 0 to "
+    "100. description: the request in a few words of your own."
 )
 SECURITY_PROMPT = (
     "You screen messages sent to a calendar assistant. Most messages are ordinary requests. "
@@ -134,13 +137,13 @@ def screen(text: str) -> list[RiskFlag]:
 
 
 async def validate(llm: LLM, text: str, trace: Trace) -> CalendarValidation:
-    return await llm.aparse(
+    return await short(llm).aparse(
         CalendarValidation, system=VALIDATION_PROMPT, user=text, step="validate", trace=trace
     )
 
 
 async def check_security(llm: LLM, text: str, trace: Trace) -> SecurityCheck:
-    answer = await llm.aparse(
+    answer = await short(llm).aparse(
         SecurityAnswer, system=SECURITY_PROMPT, user=text, step="security", trace=trace
     )
     screened = screen(text)

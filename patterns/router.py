@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .calendar import Calendar, CalendarTools, Event, calendar_link
 from .clock import Clock, system_clock, today_line
-from .core import LLM
+from .core import LLM, short
 from .errors import StructuredOutputError
 from .gate import DEFAULT_THRESHOLD, Confident, Percent, Rejection, confidence_gate
 from .tools import ToolCall
@@ -35,6 +35,7 @@ RequestType = Literal["new_event", "modify_event", "other"]
 
 
 class RouteDecision(Confident):
+    decision = "request_type"
     model_config = ConfigDict(use_attribute_docstrings=True)
 
     description: str
@@ -64,15 +65,25 @@ class RouterResult(BaseModel):
 
 
 ROUTE_PROMPT = (
-    "You route messages sent to a calendar assistant. Decide what the message asks for: "
-    "a new event, a change to an existing event, or something else."
+    "You route messages sent to a calendar assistant. request_type: new_event when the "
+    "message asks to schedule something new; modify_event when it asks to move, "
+    "reschedule, shorten, lengthen or change who attends an event that already exists "
+    "(move, push back, postpone, add or remove someone, make it longer); other for "
+    "anything else: questions, emails, chat, tasks. description: the request in your own "
+    "words. confidence_percent: how sure you are, 0 to 100.\n"
+    'Example: "Push the standup to 10." -> {"description": "Move the standup to 10am.", '
+    '"request_type": "modify_event", "confidence_percent": 90}\n'
+    'Example: "Coffee with Sam on Monday at 9?" -> {"description": "Coffee with Sam, '
+    'Monday 9am.", "request_type": "new_event", "confidence_percent": 95}\n'
+    'Example: "What is the weather tomorrow?" -> {"description": "A weather question.", '
+    '"request_type": "other", "confidence_percent": 95}'
 )
 NEW_EVENT_PROMPT = "Create the event this message asks for. {today}"
 MODIFY_PROMPT = "Apply the change this message asks for to the existing event. {today}"
 
 
 async def classify(llm: LLM, text: str, trace: Trace) -> RouteDecision:
-    return await llm.aparse(
+    return await short(llm).aparse(
         RouteDecision, system=ROUTE_PROMPT, user=text, step="route", trace=trace
     )
 

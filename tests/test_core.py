@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from patterns import (
     LLM,
@@ -233,3 +233,85 @@ async def test_a_real_truncated_answer_is_retried_then_a_typed_error(llm: LLM) -
     assert all('"description": "A meeting was held' in a.text for a in attempts)
     assert (trace.usage.requests, trace.usage.retries) == (3, 2)
     assert trace.usage.completion_tokens == 3 * 120
+
+
+class Described(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    summary: str
+    """The request restated in one short sentence."""
+
+
+@pytest.mark.parametrize(
+    ("shown", "has_schema", "has_descriptions"),
+    [("full", True, True), ("bare", True, False), ("none", False, False)],
+)
+def test_the_prompt_shows_as_much_of_the_schema_as_asked(
+    shown: str, has_schema: bool, has_descriptions: bool
+) -> None:
+    with stub_server(always(Reply('{"summary": "Lunch on Friday."}'))) as stub:
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        llm.with_settings(prompt_schema=shown, seed=7).parse(
+            Described, system="Summarise.", user="lunch friday", step="x"
+        )
+    [request] = stub.requests
+    system = request["messages"][0]["content"]
+    assert ("JSON schema" in system) is has_schema
+    assert ("restated in one short sentence" in system) is has_descriptions
+    assert request["response_format"]["schema"]["properties"]["summary"]["description"]  # grammar
+    assert request["seed"] == 7
+
+
+def _with_logprobs(tokens: list[tuple[str, list[tuple[str, float]]]]) -> bytes:
+    import json as json_
+
+    from patterns.stub import completion
+
+    body = completion(Reply("".join(t for t, _ in tokens)), "m")
+    body["choices"][0]["logprobs"] = {
+        "content": [
+            {
+                "token": token,
+                "logprob": dict(top).get(token, -9.0),
+                "bytes": None,
+                "top_logprobs": [{"token": t, "logprob": lp, "bytes": None} for t, lp in top],
+            }
+            for token, top in tokens
+        ]
+    }
+    return json_.dumps(body).encode()
+
+
+def test_token_confidence_is_the_probability_of_the_decision_among_its_values() -> None:
+    import math
+
+    from patterns.chain import EventExtraction
+
+    answer = [
+        ('{"description": "Lunch."', []),
+        (', "is_calendar_event": ', []),
+        ("true", [("true", math.log(0.6)), ("false", math.log(0.2)), ("maybe", math.log(0.2))]),
+        (', "confidence_percent": 99}', []),
+    ]
+    with stub_server(always(Reply(raw_body=_with_logprobs(answer)))) as stub:
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        verbal = llm.parse(EventExtraction, system="s", user="u", step="x")
+        tokens = llm.with_settings(confidence="tokens").parse(
+            EventExtraction, system="s", user="u", step="x"
+        )
+    assert (verbal.confidence, verbal.confidence_source) == (0.99, "verbal")
+    assert tokens.confidence == pytest.approx(0.75)  # 0.6 / (0.6 + 0.2): only true or false
+    assert tokens.confidence_source == "tokens"
+    assert "logprobs" not in stub.requests[0]
+    assert stub.requests[1]["logprobs"] is True
+    assert stub.requests[1]["top_logprobs"] == 5
+
+
+def test_without_log_probabilities_the_written_percent_is_kept() -> None:
+    from patterns.chain import EventExtraction
+
+    answer = '{"description": "x", "is_calendar_event": false, "confidence_percent": 70}'
+    with stub_server(always(Reply(answer))) as stub:
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", confidence="tokens")
+        result = llm.parse(EventExtraction, system="s", user="u", step="x")
+    assert (result.confidence, result.confidence_source) == (0.7, "verbal")

@@ -82,4 +82,4 @@ def test_an_eval_run_writes_every_case_and_every_report(
     said = capsys.readouterr().err
     assert "parallel: resuming" in said
     assert "3 case run(s) reused" in said
-    assert "router.accuracy = 0.667 (router.accuracy<1.01 fails)" in said
+    assert "router.accuracy = 1.000 (router.accuracy<1.01 fails)" in said

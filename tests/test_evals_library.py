@@ -302,3 +302,63 @@ async def test_the_cache_keeps_only_chat_completions_keyed_by_endpoint(tmp_path:
             assert len(one.requests) + len(two.requests) == 4  # ... is dropped and fetched again
     assert main(["cache", "clear", "--cache", str(tmp_path / "cache")]) == 0
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_generated_dataset_can_be_json_lines(tmp_path: Path) -> None:
+    from evals.data import DatasetError, load
+    from evals.suites.calendar import Expected
+
+    path = tmp_path / "cases.jsonl"
+    row = {
+        "id": "a",
+        "input": "Lunch?",
+        "expected": {"calendar_event": True, "route": "new_event", "safe": True},
+    }
+    path.write_text(json.dumps(row) + "\n\n" + json.dumps({**row, "id": "b"}) + "\n")
+    assert [c.id for c in load(path, str, Expected).cases] == ["a", "b"]
+    path.write_text(json.dumps(row) + "\n{not json\n")
+    with pytest.raises(DatasetError, match="line 2: not JSON"):
+        load(path, str, Expected)
+
+
+def test_repeats_report_how_often_each_case_agreed_with_itself(
+    run: Callable[..., int], tmp_path: Path
+) -> None:
+    flips = iter(range(1000))
+
+    def moody(body: dict[str, Any]) -> Reply:
+        """Right on every ticket, except urgency on every other answer."""
+        reply = model_answer(body)
+        answer = json.loads(reply.content)
+        if next(flips) % 2:
+            answer["urgent"] = not answer["urgent"]
+        return Reply(json.dumps(answer))
+
+    with stub_server(moody) as stub:
+        assert run("--epochs", "2", "--concurrency", "1", model=f"moody@{stub.base_url}") == 0
+    assert len(stub.requests) == 16
+    summary = json.loads((tmp_path / "runs" / "summary.json").read_text())
+    metrics = {
+        m["name"]: m["estimate"]["value"]
+        for m in summary["suites"][0]["models"]["moody"]["metrics"]
+    }
+    assert metrics["agreement.category"] == 1.0
+    assert metrics["agreement.urgent"] == 0.0  # each ticket answered both ways
+
+
+def test_a_full_disk_under_the_cache_keeps_the_answer_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from evals import cache
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    target = tmp_path / "cache" / "ab" / "entry.json"
+    cache._store(target, b"{}")
+    assert not target.exists()
+    assert list((tmp_path / "cache" / "ab").iterdir()) == []  # no temporary file left

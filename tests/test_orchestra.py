@@ -15,19 +15,24 @@ TOPIC = "Why small teams should write design docs"
 
 
 @pytest.mark.vcr
-async def test_a_document_that_passes_the_quality_gate(
+async def test_the_default_gate_reviews_and_revises_until_it_passes_or_rounds_run_out(
     llm: LLM, snapshot_json: SnapshotAssertion
 ) -> None:
     result = await write_document(TOPIC, llm=llm)
 
-    assert result.accepted
-    assert len(result.rounds) == 1
-    assert result.rounds[0].passed
-    assert result.rounds[0].revised_sections == []
+    assert 1 <= len(result.rounds) <= 3  # two revisions at most
+    assert result.accepted == result.rounds[-1].passed
     assert [s.plan.name for s in result.sections] == [s.name for s in result.plan.sections]
-    assert [c.step for c in result.calls] == ["plan"] + ["write"] * len(result.sections) + [
-        "review"
-    ]
+    for round_ in result.rounds:
+        # The gate is the reviewer's score and the lengths, checked in code.
+        assert round_.passed == (round_.cohesion_score >= 0.8 and not round_.off_length)
+        assert set(round_.revised_sections) <= {s.name for s in result.plan.sections}
+    steps = [c.step for c in result.calls]
+    assert steps[: 1 + len(result.sections)] == ["plan"] + ["write"] * len(result.sections)
+    assert steps.count("review") == len(result.rounds)
+    assert sum(r.usage.requests for r in result.rounds) + 1 + len(result.sections) == (
+        result.usage.requests
+    )
     assert result.model_dump(mode="json") == snapshot_json
 
 
@@ -73,7 +78,8 @@ def scripted(scores: list[int], edited: list[str]) -> Any:
     reviews = iter(scores)
 
     def draft(_: dict[str, Any]) -> Reply:
-        return Reply(json.dumps({"content": f"draft {next(drafts)}", "key_points": ["k"]}))
+        content = f"draft {next(drafts)}" + " word" * 48  # 50 words: on target
+        return Reply(json.dumps({"content": content, "key_points": ["k"]}))
 
     def review(_: dict[str, Any]) -> Reply:
         edits = [{"section_name": n, "edit": f"fix {n}"} for n in edited]
@@ -109,7 +115,7 @@ async def test_only_edited_sections_are_rewritten_and_rounds_are_capped() -> Non
     ]
     assert not result.accepted
     assert [s.revisions for s in result.sections] == [0, 2, 0]
-    assert [s.content for s in result.sections] == ["draft 0", "draft 4", "draft 2"]
+    assert [first(s.content) for s in result.sections] == ["draft 0", "draft 4", "draft 2"]
 
 
 async def test_a_revision_that_never_validates_keeps_the_draft() -> None:
@@ -125,11 +131,15 @@ async def test_a_revision_that_never_validates_keeps_the_draft() -> None:
         result = await write_document(TOPIC, llm=llm, threshold=0.8, max_revisions=1)
         await llm.aclose()
 
-    first, second = result.rounds
-    assert (first.revised_sections, first.failed_revisions) == ([], ["Two"])
-    assert [s.content for s in result.sections] == ["draft 0", "draft 1", "draft 2"]
-    assert second.cohesion_score == 0.6
+    one, two = result.rounds
+    assert (one.revised_sections, one.failed_revisions) == ([], ["Two"])
+    assert [first(s.content) for s in result.sections] == ["draft 0", "draft 1", "draft 2"]
+    assert two.cohesion_score == 0.6
     assert sum(r.usage.requests for r in result.rounds) + 4 == result.usage.requests
+
+
+def first(content: str) -> str:
+    return " ".join(content.split()[:2])
 
 
 def long_drafts(otherwise: Any) -> Any:
@@ -150,14 +160,16 @@ def long_drafts(otherwise: Any) -> Any:
 
 
 async def test_the_input_limit_is_for_the_topic_not_for_the_drafts_the_pattern_adds() -> None:
-    with stub_server(long_drafts(scripted([90], []))) as stub:
+    with stub_server(long_drafts(scripted([90, 90, 90], []))) as stub:
         llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
         result = await write_document(TOPIC, llm=llm)
         await llm.aclose()
-    review = stub.requests[-1]["messages"][1]["content"]
-    assert len(review) > 20_000
-    assert result.accepted
-    assert result.error is None
+    reviews = [
+        r for r in stub.requests if r["response_format"]["schema"]["title"] == "ReviewAnswer"
+    ]
+    assert len(reviews[0]["messages"][1]["content"]) > 20_000
+    assert result.error is None  # no InputError for the drafts the pattern wrote itself
+    assert result.rounds[0].off_length == ["S0", "S1", "S2", "S3", "S4"]  # 800 words, not 50
 
 
 async def test_a_step_that_fails_after_the_plan_returns_what_was_written() -> None:
@@ -172,7 +184,7 @@ async def test_a_step_that_fails_after_the_plan_returns_what_was_written() -> No
         llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
         result = await write_document(TOPIC, llm=llm)
         await llm.aclose()
-    assert [s.content for s in result.sections] == ["draft 0", "draft 1", "draft 2"]
+    assert [first(s.content) for s in result.sections] == ["draft 0", "draft 1", "draft 2"]
     assert result.rounds == []
     assert not result.accepted
     assert result.error is not None
@@ -187,3 +199,36 @@ async def test_an_oversized_topic_is_still_refused_before_any_request() -> None:
             await write_document("x" * 20_001, llm=llm)
         await llm.aclose()
     assert stub.requests == []
+
+
+async def test_a_section_far_from_its_target_length_is_sent_back_whatever_the_score() -> None:
+    drafts = iter(range(100))
+
+    def script(body: dict[str, Any]) -> Reply:
+        title = body["response_format"]["schema"]["title"]
+        if title == "Plan":
+            return Reply(json.dumps(PLAN))
+        if title == "Draft":
+            n = next(drafts)
+            words = 10 if n == 1 else 50  # section Two's first draft is far too short
+            return Reply(json.dumps({"content": " ".join(["w"] * words), "key_points": ["k"]}))
+        return Reply(json.dumps({"suggested_edits": [], "cohesion_percent": 95}))
+
+    with stub_server(script) as stub:
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        result = await write_document(TOPIC, llm=llm, criteria=["Covers the brief."])
+        await llm.aclose()
+    first_round, second_round = result.rounds
+    assert (first_round.passed, first_round.off_length) == (False, ["Two"])
+    assert first_round.revised_sections == ["Two"]
+    assert (second_round.passed, second_round.off_length) == (True, [])
+    assert result.accepted
+    review = next(
+        r for r in stub.requests if r["response_format"]["schema"]["title"] == "ReviewAnswer"
+    )
+    assert "## Two (10 words; target 50)" in review["messages"][1]["content"]
+    assert (
+        "Judge it against these criteria too: Covers the brief." in review["messages"][0]["content"]
+    )
+    revise = next(r for r in stub.requests if "You revise" in r["messages"][0]["content"])
+    assert "Rewrite it in about 50 words (it has 10)." in revise["messages"][1]["content"]

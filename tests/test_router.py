@@ -58,7 +58,7 @@ async def test_a_modify_request_changes_the_existing_event(
 async def test_other_requests_are_rejected_before_any_handler(llm: LLM) -> None:
     calendar = office()
     result = await route_calendar_request(
-        "Write a poem about calendars.", calendar=calendar, llm=llm, clock=WEDNESDAY
+        "Thanks, that's all for today.", calendar=calendar, llm=llm, clock=WEDNESDAY
     )
 
     assert result.outcome == "rejected"

@@ -119,7 +119,7 @@ CHAIN = Suite(
     task=chain_gate,
     checks=[
         Equals("gate", lambda o: o.passed, lambda e: e.calendar_event, score=_gate_score),
-        CopiedSchemaText([chain.EventExtraction]),
+        CopiedSchemaText([chain.EventExtraction], [chain.EXTRACT_PROMPT]),
     ],
     measures=[
         Binary("gate", name="chain_gate", threshold=DEFAULT_THRESHOLD),
@@ -138,7 +138,7 @@ ROUTER = Suite(
     task=route,
     checks=[
         Equals("route", lambda o: o.route, lambda e: e.route, score=lambda o: o.confidence),
-        CopiedSchemaText([router.RouteDecision]),
+        CopiedSchemaText([router.RouteDecision], [router.ROUTE_PROMPT]),
     ],
     measures=[
         Multiclass("route", ROUTES, name="router"),
@@ -160,7 +160,10 @@ PARALLEL = Suite(
         Equals("flagged", lambda o: not o.is_safe, lambda e: not e.safe),
         Equals("model_flagged", lambda o: not o.model_says_safe, lambda e: not e.safe),
         Equals("screen_flagged", lambda o: bool(o.screen_flags), lambda e: not e.safe),
-        CopiedSchemaText([parallel.CalendarValidation, parallel.SecurityAnswer]),
+        CopiedSchemaText(
+            [parallel.CalendarValidation, parallel.SecurityAnswer],
+            [parallel.VALIDATION_PROMPT, parallel.SECURITY_PROMPT],
+        ),
     ],
     measures=[
         Binary("processed", name="parallel_gate"),

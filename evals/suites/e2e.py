@@ -266,7 +266,10 @@ CHAIN_E2E = Suite(
         Check("start_exact", _start),
         Check("fields", _fields),
         Check("confirmation_consistent", _confirmation),
-        CopiedSchemaText([chain.EventExtraction, chain.DetailsAnswer, chain.Confirmation]),
+        CopiedSchemaText(
+            [chain.EventExtraction, chain.DetailsAnswer, chain.Confirmation],
+            [chain.EXTRACT_PROMPT, chain.DETAILS_PROMPT, chain.CONFIRM_PROMPT],
+        ),
     ],
     measures=[
         Accuracy("start_exact", name="chain_e2e.start_exact"),
@@ -365,7 +368,7 @@ ROUTER_E2E = Suite(
     checks=[
         Check("route", _route),
         Check("effect", _effect),
-        CopiedSchemaText([router.RouteDecision]),
+        CopiedSchemaText([router.RouteDecision], [router.ROUTE_PROMPT]),
     ],
     measures=[
         Accuracy("route", name="router_e2e.route"),

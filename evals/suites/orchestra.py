@@ -46,11 +46,12 @@ def _scale() -> tuple[int, int]:
 
 
 async def write_and_judge(llm: LLM, brief: str, context: TaskContext) -> Output:
-    result = await orchestra.write_document(brief, llm=llm, trace=context.trace)
-    if result.error is not None or not result.rounds:
-        raise ValueError(f"the orchestra stopped early: {result.error}")
     expected = context.case.expected
     rubric = expected.rubric if isinstance(expected, Expected) else []
+    criteria = [c.description for c in rubric]  # the reviewer sees what the judge grades
+    result = await orchestra.write_document(brief, llm=llm, trace=context.trace, criteria=criteria)
+    if result.error is not None or not result.rounds:
+        raise ValueError(f"the orchestra stopped early: {result.error}")
     judge = Judge("judged", text=lambda o: o, rubric=rubric, scale=_scale())
     # The last round's version is the final one: the loop stops after a round with no rewrite.
     judged = [
@@ -98,6 +99,15 @@ def _length_within(records: Sequence[Record]) -> Estimate:
     return metrics.proportion(sum(0.5 <= x <= 1.5 for x in ratios), len(ratios))
 
 
+def _agreement(records: Sequence[Record]) -> Estimate:
+    """How often the reviewer's gate and the judge agree on a version (both at or above
+    the orchestra's threshold, or both below)."""
+    threshold = orchestra.DEFAULT_QUALITY_THRESHOLD
+    rounds = [r for o in _outputs(records) for r in o.rounds]
+    agree = sum((r.cohesion >= threshold) == (r.judged >= threshold) for r in rounds)
+    return metrics.proportion(agree, len(rounds))
+
+
 def _trajectory(records: Sequence[Record]) -> dict[str, object]:
     by_round: dict[int, dict[str, list[float]]] = {}
     for o in _outputs(records):
@@ -129,6 +139,7 @@ ORCHESTRA = Suite(
         Mean("cohesion", name="orchestra.final_cohesion"),
         Accuracy("accepted", name="orchestra.accepted"),
         Custom("orchestra.revision_raised_judged", _revisions_raised, details=_trajectory),
+        Custom("orchestra.judge_reviewer_agreement", _agreement),
         Custom("orchestra.sections_present", _sections_present),
         Custom("orchestra.length_within_50pct", _length_within),
     ],
