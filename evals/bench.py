@@ -116,16 +116,15 @@ async def replay(rounds: int = 30) -> dict[str, Any]:
         before_record_request=scrub_request,
         before_record_response=scrub_response,
     )
-    raw = _recorder()
+    raw = _recorder(match_on=("method", "path"))  # cassettes keep the path only
     bodies = [
         json.loads(
             ReadableYAML.deserialize(CASSETTE.read_text())["interactions"][i]["request"]["body"]
         )
         for i in range(3)
     ]
-    uri = ReadableYAML.deserialize(CASSETTE.read_text())["interactions"][0]["request"]["uri"]
     llm = LLM.from_env(base_url="http://127.0.0.1:9/v1", mode="json_object", max_retries=0)
-    bare = AsyncOpenAI(base_url=uri.rsplit("/chat/completions", 1)[0], api_key="x", max_retries=0)
+    bare = AsyncOpenAI(base_url="http://127.0.0.1:9/v1", api_key="x", max_retries=0)
     snapshot = JSONSnapshotExtension()
 
     async def pattern_run() -> None:
