@@ -46,9 +46,10 @@ def bar_chart(summary: Summary) -> str:
         for suite in summary.suites
         for name in dict.fromkeys(m.name for ms in suite.models.values() for m in ms.metrics)
     ]
-    rows = [(s, n) for s, n in names if any(_in_unit(summary.metric(m, n)) for m in models)]
+    rows = [(s, n) for s, n in names if any(_in_unit(summary.metric(m, n, s)) for m in models)]
     row_h, bar_h, width = 14 * len(models) + 10, 12, 360
-    left = 12 + 6 * max([len(n) for _, n in rows] + [10])
+    labels = [f"{s}: {n}" if n.startswith("usage.") else n for s, n in rows]
+    left = 12 + 6 * max([len(label) for label in labels] + [10])
     svg = [f'<svg width="{left + width + 60}" height="{row_h * len(rows) + 30}" role="img">']
     for tick in range(0, 11, 2):
         x = left + width * tick / 10
@@ -57,14 +58,14 @@ def bar_chart(summary: Summary) -> str:
             f'<text x="{x}" y="{row_h * len(rows) + 14}" font-size="10" '
             f'text-anchor="middle">{tick / 10:.1f}</text>'
         )
-    for row, (_, name) in enumerate(rows):
+    for row, ((suite, name), label) in enumerate(zip(rows, labels, strict=True)):
         y0 = row * row_h + 4
         svg.append(
             f'<text x="{left - 6}" y="{y0 + row_h / 2}" font-size="11" '
-            f'text-anchor="end">{_e(name)}</text>'
+            f'text-anchor="end">{_e(label)}</text>'
         )
         for i, model in enumerate(models):
-            metric = summary.metric(model, name)
+            metric = summary.metric(model, name, suite)
             if metric is None or not _in_unit(metric):
                 continue
             est = metric.estimate

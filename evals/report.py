@@ -38,9 +38,12 @@ class Summary(BaseModel):
     floors: list[str] = []
     """Floors that failed (empty: all held)."""
 
-    def metric(self, model: str, name: str) -> MetricResult | None:
-        for suite in self.suites:
-            for found in suite.models.get(model, ModelSummary(metrics=[], groups={})).metrics:
+    def metric(self, model: str, name: str, suite: str | None = None) -> MetricResult | None:
+        """The metric of this model (in this suite: ``usage.*`` is in every suite)."""
+        for each in self.suites:
+            if suite is not None and each.suite != suite:
+                continue
+            for found in each.models.get(model, ModelSummary(metrics=[], groups={})).metrics:
                 if found.name == name:
                     return found
         return None

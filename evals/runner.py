@@ -37,6 +37,8 @@ from .records import Record, ResultsFile
 from .suite import Suite, TaskContext, output_json
 
 RESULTS = "results.jsonl"
+NO_MODEL = "deterministic code"
+"""The model label of a suite that sends no request (``uses_model=False``)."""
 
 
 class Fingerprint(BaseModel):
@@ -191,7 +193,7 @@ async def run_suite(
     identity = fingerprint(suite, dataset, models, judge, options.epochs)
     directory = run_directory(options.out, suite.name, options.say, identity, options.fresh)
     path = directory / RESULTS
-    run_models = list(models) if suite.uses_model else [ModelConfig(name="code")]
+    run_models = list(models) if suite.uses_model else [ModelConfig(name=NO_MODEL)]
     with ResultsFile(path) as out:
         if options.fresh:
             out.discard()
