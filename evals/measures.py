@@ -99,12 +99,17 @@ class Binary:
                 "best": metrics.best_threshold(sweep),
                 "threshold": self.threshold,
             }
-        return [
+        results = [
             MetricResult(
                 name=f"{name}.{k}", estimate=binary[k], detail=detail if k == "accuracy" else {}
             )
             for k in ("accuracy", "precision", "recall", "f1")
         ]
+        if "roc_auc" in detail:  # calibration: the score read as the probability of yes
+            errors = [(float(score) - truth) ** 2 for truth, score in graded if score is not None]
+            brier = metrics.mean(errors, 0.0, 1.0)
+            results.append(MetricResult(name=f"{name}.brier", estimate=brier, direction="lower"))
+        return results
 
 
 @dataclass(frozen=True)
