@@ -19,6 +19,7 @@ Configuration comes from arguments, or from the environment:
 ``PATTERNS_STRUCTURED_MODE`` ``auto`` (default), ``json_schema``, ``json_object`` or
                             ``prompt``
 ``PATTERNS_TOOL_MODE``      ``native`` (default) or ``emulated`` (structured output)
+``PATTERNS_CONFIDENCE``     ``verbal`` (default) or ``tokens`` (log probabilities)
 =========================== =====================================================
 
 ``auto`` detects the structured-output mode once per endpoint and process: a tiny
@@ -189,6 +190,12 @@ class LLM:
             raise ConfigurationError(
                 f"PATTERNS_STRUCTURED_MODE={chosen_mode!r}; expected auto or one of "
                 f"{STRUCTURED_MODES}"
+            )
+        if "confidence" not in settings and _env("PATTERNS_CONFIDENCE"):
+            settings["confidence"] = _env("PATTERNS_CONFIDENCE")
+        if settings.get("confidence", "verbal") not in ("verbal", "tokens"):
+            raise ConfigurationError(
+                f"PATTERNS_CONFIDENCE={settings['confidence']!r}; expected 'verbal' or 'tokens'"
             )
         chosen_tools = tool_mode or _env("PATTERNS_TOOL_MODE") or "native"
         if chosen_tools not in ("native", "emulated"):

@@ -465,6 +465,7 @@ async def llm(pytestconfig: pytest.Config, llm_endpoint: Endpoint) -> AsyncItera
         api_key=llm_endpoint.api_key,
         mode=cast(StructuredMode, mode),
         max_retries=0,
+        confidence="verbal",  # fixed, like the mode: what is sent must not depend on the env
     )
     yield model
     await model.aclose()
