@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import vcr
 from openai import AsyncOpenAI, OpenAI
@@ -63,17 +63,21 @@ REQUEST: dict[str, Any] = {
 }
 
 
-def row(
-    figure: str, measured: str, limit: str, ratio: float, target: str, met: bool
-) -> dict[str, Any]:
-    return {
-        "figure": figure,
-        "measured": measured,
-        "limit": limit,
-        "ratio": round(ratio, 3),
-        "target": target,
-        "met": met,
-    }
+class Row(TypedDict):
+    """One benchmark figure against its limit (a line of the table and of bench.json)."""
+
+    figure: str
+    measured: str
+    limit: str
+    ratio: float
+    target: str
+    met: bool
+
+
+def row(figure: str, measured: str, limit: str, ratio: float, target: str, met: bool) -> Row:
+    return Row(
+        figure=figure, measured=measured, limit=limit, ratio=round(ratio, 3), target=target, met=met
+    )
 
 
 @contextlib.contextmanager
@@ -110,7 +114,7 @@ def _recorder(**config: Any) -> vcr.VCR:
     return recorder
 
 
-async def replay(rounds: int = 30) -> dict[str, Any]:
+async def replay(rounds: int = 30) -> Row:
     patterned = _recorder(
         match_on=("method", "path", "llm_body"),
         before_record_request=scrub_request,
@@ -168,7 +172,7 @@ async def _per_round(work: Callable[[], Awaitable[None]], rounds: int) -> float:
 # --- 2. Core overhead -------------------------------------------------------------------------
 
 
-def core_overhead(calls: int = 300) -> list[dict[str, Any]]:
+def core_overhead(calls: int = 300) -> list[Row]:
     with stub_process() as base_url:
         llm = LLM.from_env(base_url=base_url, model="bench", mode="json_object", max_retries=0)
         bare, abare = (
@@ -321,7 +325,7 @@ def _fixed(answer: dict[str, Any], delay: float) -> Callable[[dict[str, Any]], R
     return lambda _: Reply(json.dumps(answer), delay_s=delay)
 
 
-def harness_throughput(delay: float = 0.1) -> list[dict[str, Any]]:
+def harness_throughput(delay: float = 0.1) -> list[Row]:
     """Each case is 4 calls, 3 deep (chain, router, then the parallel pair at once), so N
     cases in flight could make 4N/(3D) calls a second, if the SDK kept up."""
     rows = []
@@ -352,7 +356,7 @@ def harness_throughput(delay: float = 0.1) -> list[dict[str, Any]]:
 # --- 4. Parallel pattern -------------------------------------------------------------------------
 
 
-def parallel_overlap(delay: float = 0.3, rounds: int = 5) -> dict[str, Any]:
+def parallel_overlap(delay: float = 0.3, rounds: int = 5) -> Row:
     script = by_schema(
         CalendarValidation=lambda _: Reply(
             json.dumps(STUB_ANSWERS["CalendarValidation"]), delay_s=delay
@@ -384,7 +388,7 @@ def parallel_overlap(delay: float = 0.3, rounds: int = 5) -> dict[str, Any]:
 # --- 5. Cache, 6. Embedded model ---------------------------------------------------------------
 
 
-def cache_speedup(base_url: str, label: str, cases: int = 4) -> dict[str, Any]:
+def cache_speedup(base_url: str, label: str, cases: int = 4) -> Row:
     with tempfile.TemporaryDirectory() as tmp:
         dataset = _dataset(Path(tmp), cases)
         argv = _eval_args(base_url, dataset, Path(tmp) / "run", 1, cache=True)
@@ -400,7 +404,7 @@ def cache_speedup(base_url: str, label: str, cases: int = 4) -> dict[str, Any]:
     )
 
 
-def embedded_model(server: LocalServer) -> list[dict[str, Any]]:
+def embedded_model(server: LocalServer) -> list[Row]:
     """The quick calendar eval on the embedded model, against the token-rate limit: the
     time the server needs for the run's own tokens at its own measured rates, without and
     with the prompt prefixes it reused (the eval sends one step's requests together)."""
