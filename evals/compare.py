@@ -140,9 +140,7 @@ def _deltas(suite: str, measure: Measure, pairs: list[tuple[Record, Record]]) ->
         ]
         if not numeric:
             return []
-        estimate, p = metrics.paired_bootstrap(
-            numeric, lambda xs: sum(xs) / len(xs) if xs else None
-        )
+        estimate, p = metrics.paired_mean(numeric)
         return [MetricDelta(
             suite=suite, name=measure.name or f"{measure.check}.mean",
             before=sum(x for x, _ in numeric) / len(numeric),
@@ -161,16 +159,13 @@ def _f1_delta(
             return (False, False)
         return (result.expected == measure.positive, result.value == measure.positive)
 
-    paired = [(decision(a), decision(b)) for a, b in pairs]
-
-    def f1(sample: Sequence[tuple[bool, bool]]) -> float | None:
-        return metrics._f1(sample)
-
-    estimate, p = metrics.paired_bootstrap(paired, f1)
+    before = [decision(a) for a, _ in pairs]
+    after = [decision(b) for _, b in pairs]
+    estimate, p = metrics.paired_f1(before, after)
     if estimate.value is None:
         return None
     return MetricDelta(
         suite=suite, name=f"{measure.name or measure.check}.f1",
-        before=f1([a for a, _ in paired]), after=f1([b for _, b in paired]),
-        delta=estimate, p_value=p, test="paired bootstrap", pairs=len(paired),
+        before=metrics.f1_score(before), after=metrics.f1_score(after),
+        delta=estimate, p_value=p, test="paired bootstrap", pairs=len(before),
     )  # fmt: skip

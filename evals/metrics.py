@@ -1,17 +1,19 @@
 """Metric functions: pure, on lists of labels and predictions, each with a 95% interval.
 
 Proportions (accuracy, precision, recall, rates) use the Wilson score interval;
-F1, which is not a proportion, a seeded bootstrap over cases. A metric that is
+F1, which is not a proportion, a seeded bootstrap over cases (vectorised with NumPy:
+constant time for F1, whatever the number of cases). A metric that is
 undefined (no positives, no cases) is ``None``, never a made-up 0.
 """
 
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 Z95 = 1.959963984540054
 
@@ -41,34 +43,7 @@ def proportion(successes: int, n: int) -> Estimate:
     return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n)
 
 
-def bootstrap(
-    pairs: Sequence[tuple[Any, Any]],
-    statistic: Callable[[Sequence[tuple[Any, Any]]], float | None],
-    *,
-    resamples: int = 1000,
-    seed: int = 0,
-) -> Estimate:
-    """The statistic on ``pairs``, with a percentile bootstrap interval (seeded)."""
-    value = statistic(pairs)
-    if value is None:
-        return Estimate(None, None, None, len(pairs))
-    rng = random.Random(seed)
-    draws = sorted(
-        s
-        for _ in range(resamples)
-        if (s := statistic([pairs[rng.randrange(len(pairs))] for _ in pairs])) is not None
-    )
-    if not draws:
-        return Estimate(value, None, None, len(pairs))
-    return Estimate(
-        value,
-        draws[int(0.025 * (len(draws) - 1))],
-        draws[int(0.975 * (len(draws) - 1))],
-        len(pairs),
-    )
-
-
-def _f1(pairs: Sequence[tuple[bool, bool]]) -> float | None:
+def f1_score(pairs: Sequence[tuple[bool, bool]]) -> float | None:
     tp = sum(t and p for t, p in pairs)
     fp = sum(p and not t for t, p in pairs)
     fn = sum(t and not p for t, p in pairs)
@@ -91,34 +66,41 @@ def binary(truth: Sequence[bool], predicted: Sequence[bool]) -> dict[str, Any]:
     }
 
 
+RESAMPLES = 1000
+
+
 def f1_interval(
-    tp: int, fp: int, fn: int, tn: int, resamples: int = 1000, seed: int = 0
+    tp: int, fp: int, fn: int, tn: int, resamples: int = RESAMPLES, seed: int = 0
 ) -> Estimate:
     """F1 with a percentile bootstrap interval. F1 depends on the confusion counts only, so
-    a resample is a draw of the four cells (``random.choices`` in C), not of every case
-    in Python: the same interval as resampling cases, about ten times faster."""
+    resampling the cases is drawing the four cells from a multinomial: the same interval,
+    in constant time whatever the number of cases."""
     n = tp + fp + fn + tn
     value = _f1_counts(tp, fp, fn)
     if value is None:
         return Estimate(None, None, None, n)
-    rng = random.Random(seed)
-    cells = (0, 1, 2, 3)
-    draws = []
-    for _ in range(resamples):
-        drawn = rng.choices(cells, weights=(tp, fp, fn, tn), k=n)
-        score = _f1_counts(drawn.count(0), drawn.count(1), drawn.count(2))
-        if score is not None:
-            draws.append(score)
-    draws.sort()
-    if not draws:
-        return Estimate(value, None, None, n)
-    return Estimate(
-        value, draws[int(0.025 * (len(draws) - 1))], draws[int(0.975 * (len(draws) - 1))], n
-    )
+    cells = np.random.default_rng(seed).multinomial(n, np.array([tp, fp, fn, tn]) / n, resamples)
+    low, high = _interval(_f1_array(cells[:, 0], cells[:, 1], cells[:, 2]))
+    return Estimate(value, low, high, n)
 
 
 def _f1_counts(tp: int, fp: int, fn: int) -> float | None:
     return None if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def _f1_array(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    """F1 of each resample; NaN where it is undefined (no positive said or true)."""
+    denominator = 2 * tp + fp + fn
+    return np.divide(2.0 * tp, denominator, out=np.full(tp.shape, np.nan), where=denominator > 0)
+
+
+def _interval(draws: np.ndarray) -> tuple[float | None, float | None]:
+    """The 2.5th and 97.5th percentiles of the defined draws."""
+    defined = np.sort(draws[~np.isnan(draws)])
+    if not defined.size:
+        return None, None
+    last = defined.size - 1
+    return float(defined[int(0.025 * last)]), float(defined[int(0.975 * last)])
 
 
 def confusion_matrix(
@@ -156,13 +138,22 @@ def multiclass(
 
 
 def roc_auc(truth: Sequence[bool], scores: Sequence[float]) -> float | None:
-    """Area under the ROC curve (the Mann-Whitney statistic, ties count half)."""
-    positives = [s for t, s in zip(truth, scores, strict=True) if t]
-    negatives = [s for t, s in zip(truth, scores, strict=True) if not t]
+    """Area under the ROC curve: the Mann-Whitney statistic from the scores' ranks (ties
+    get their average rank, so they count half), in O(n log n)."""
+    positives = sum(bool(t) for t in truth)
+    negatives = len(truth) - positives
     if not positives or not negatives:
         return None
-    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
-    return wins / (len(positives) * len(negatives))
+    values = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    ranks = np.empty(len(values))
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    for start, end in zip(starts, ends, strict=True):
+        ranks[order[start:end]] = (start + end + 1) / 2  # average of ranks start+1 .. end
+    rank_sum = float(ranks[np.asarray(truth, dtype=bool)].sum())
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
 def threshold_sweep(
@@ -184,7 +175,7 @@ def threshold_sweep(
                 "accuracy": proportion(sum(t == p for t, p in pairs), len(pairs)).value,
                 "precision": proportion(tp, tp + fp).value,
                 "recall": proportion(tp, sum(truth)).value,
-                "f1": _f1(pairs),
+                "f1": f1_score(pairs),
                 "false_positive_rate": proportion(fp, negatives).value,
             }
         )
@@ -244,36 +235,61 @@ def mcnemar(before: Sequence[bool], after: Sequence[bool]) -> float:
     return min(1.0, 2 * tail)
 
 
-def paired_bootstrap(
-    pairs: Sequence[tuple[Any, Any]],
-    statistic: Callable[[Sequence[Any]], float | None],
+def _paired(value: float, draws: np.ndarray, n: int) -> tuple[Estimate, float]:
+    """The change with its percentile interval, and the two-sided bootstrap p-value (how
+    often a resampled change falls on either side of zero)."""
+    defined = draws[~np.isnan(draws)]
+    if not defined.size:
+        return Estimate(value, None, None, n), 1.0
+    low, high = _interval(defined)
+    below, above = float(np.mean(defined <= 0)), float(np.mean(defined >= 0))
+    return Estimate(value, low, high, n), min(1.0, 2 * min(below, above))
+
+
+def paired_f1(
+    before: Sequence[tuple[bool, bool]],
+    after: Sequence[tuple[bool, bool]],
     *,
-    resamples: int = 1000,
+    resamples: int = RESAMPLES,
     seed: int = 0,
 ) -> tuple[Estimate, float]:
-    """The change of ``statistic`` from the first to the second element of each pair, with
-    a percentile interval and a two-sided p-value, resampling cases (so pairs stay
-    together)."""
+    """The change of F1 over the same cases, each a (truth, predicted) pair before and
+    after, with a paired bootstrap (cases resampled together). Each case falls in one of
+    16 cells (its two pairs), so a resample is one multinomial draw of those cells."""
+    n = len(before)
+    value_before = f1_score(before)
+    value_after = f1_score(after)
+    if value_before is None or value_after is None:
+        return Estimate(None, None, None, n), 1.0
+    cell = [8 * t0 + 4 * p0 + 2 * t1 + p1 for (t0, p0), (t1, p1) in zip(before, after, strict=True)]
+    counts = np.bincount(np.array(cell, dtype=np.int64), minlength=16)
+    draws = np.random.default_rng(seed).multinomial(n, counts / n, resamples)
+    bits = np.arange(16)
+    t0, p0, t1, p1 = (bits >> 3) & 1, (bits >> 2) & 1, (bits >> 1) & 1, bits & 1
 
-    def delta(sample: Sequence[tuple[Any, Any]]) -> float | None:
-        a, b = statistic([p[0] for p in sample]), statistic([p[1] for p in sample])
-        return None if a is None or b is None else b - a
+    def f1(truth: np.ndarray, said: np.ndarray) -> np.ndarray:
+        return _f1_array(
+            draws @ (truth & said), draws @ (said & (1 - truth)), draws @ (truth & (1 - said))
+        )
 
-    value = delta(pairs)
-    if value is None or not pairs:
-        return Estimate(None, None, None, len(pairs)), 1.0
-    rng = random.Random(seed)
+    return _paired(value_after - value_before, f1(t1, p1) - f1(t0, p0), n)
+
+
+def paired_mean(
+    pairs: Sequence[tuple[float, float]], *, resamples: int = RESAMPLES, seed: int = 0
+) -> tuple[Estimate, float]:
+    """The change of a mean over the same cases (before, after), with a paired bootstrap
+    of the differences, vectorised in chunks of bounded memory."""
     n = len(pairs)
-    draws = sorted(
-        d
-        for _ in range(resamples)
-        if (d := delta([pairs[rng.randrange(n)] for _ in range(n)])) is not None
+    if not n:
+        return Estimate(None, None, None, 0), 1.0
+    differences = np.array([b - a for a, b in pairs], dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // n)
+    draws = np.concatenate(
+        [
+            differences[rng.integers(0, n, (min(chunk, resamples - done), n))].mean(axis=1)
+            for done in range(0, resamples, chunk)
+        ]
     )
-    if not draws:
-        return Estimate(value, None, None, n), 1.0
-    below = sum(d <= 0 for d in draws) / len(draws)
-    above = sum(d >= 0 for d in draws) / len(draws)
-    estimate = Estimate(
-        value, draws[int(0.025 * (len(draws) - 1))], draws[int(0.975 * (len(draws) - 1))], n
-    )
-    return estimate, min(1.0, 2 * min(below, above))
+    return _paired(float(differences.mean()), draws, n)

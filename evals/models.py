@@ -63,6 +63,14 @@ class ModelConfig(BaseModel):
     seed: int | None = None
     price: tuple[float, float] | None = None
     concurrency: int | None = Field(default=None, ge=1, le=1024)
+    serial: bool | None = None
+    """The endpoint answers one request at a time and reuses the previous request's prompt
+    prefix (llama-cpp-python's server): the runner then sends requests step by step
+    (``evals.schedule``). Default: true for the embedded models and GGUF files."""
+
+    @property
+    def one_at_a_time(self) -> bool:
+        return self.is_local if self.serial is None else self.serial
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
@@ -83,7 +91,7 @@ class ModelConfig(BaseModel):
 
     def identity(self) -> dict[str, object]:
         """What decides this model's answers, for the run fingerprint (no key)."""
-        data = self.model_dump(mode="json", exclude={"key_env", "price", "concurrency"})
+        data = self.model_dump(mode="json", exclude={"key_env", "price", "concurrency", "serial"})
         data["confidence"] = self.gate_confidence
         if self.endpoint:
             data["endpoint"] = redact_url(self.endpoint)

@@ -22,9 +22,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import httpx2
 from pydantic import BaseModel, JsonValue
 
 from patterns import LLM, PatternsError, Trace
+from patterns.transport import async_pool
 
 from . import records
 from .cache import EPOCH, CachingTransport
@@ -34,9 +36,13 @@ from .measures import MetricResult, usage
 from .metrics import proportion
 from .models import ModelConfig, connect
 from .records import Record, ResultsFile
+from .schedule import QUEUED, PrefixOrder, Waits
 from .suite import Suite, TaskContext, output_json
 
 RESULTS = "results.jsonl"
+SERIAL_WINDOW = 64
+"""Cases in flight against an endpoint that answers one request at a time (``serial``):
+it still gets one request at a time; the window lets them be sent step by step."""
 NO_MODEL = "deterministic code"
 """The model label of a suite that sends no request (``uses_model=False``)."""
 
@@ -239,10 +245,17 @@ async def _run_model(
     out: ResultsFile,
     options: Options,
 ) -> None:
-    transport = None
+    serial = model.one_at_a_time and suite.uses_model
+    limit = options.concurrency or model.concurrency or (SERIAL_WINDOW if serial else 8)
+    transport: httpx2.AsyncBaseTransport = async_pool(limit)  # a live connection per case
+    if serial:
+        # One request at a time, step by step: many cases in flight, the server's prompt
+        # prefix reused (see ``schedule``); what each case computes is unchanged.
+        transport = PrefixOrder(transport)
     if options.cache:
-        transport = CachingTransport(options.cache, endpoint=model.cache_identity())
-    limit = options.concurrency or model.concurrency or (1 if model.is_local else 8)
+        transport = CachingTransport(
+            options.cache, inner=transport, endpoint=model.cache_identity()
+        )
     async with contextlib.AsyncExitStack() as stack:
         if suite.uses_model:
             settings = stack.enter_context(model.settings())
@@ -276,6 +289,8 @@ async def run_case(
     """One case on one model: the task, then every check. A model failure is recorded,
     with whatever the task had produced, and the run goes on."""
     trace, started, error, output = Trace(), time.perf_counter(), None, None
+    waits = Waits()
+    QUEUED.set(waits)  # this case's task only: its requests' time in the scheduler's queue
     checks: dict[str, CheckResult] = {}
     try:
         output = await suite.task(llm, case.input, TaskContext(case=case, trace=trace, judge=judge))
@@ -297,7 +312,7 @@ async def run_case(
         output=output_json(output),
         checks=checks,
         error=error,
-        seconds=round(time.perf_counter() - started, 3),
+        seconds=round(time.perf_counter() - started - waits.seconds, 3),
         usage=trace.usage,
         calls=trace.calls,
     )

@@ -72,6 +72,8 @@ from .transport import (
     AsyncBoundedTransport,
     BoundedTransport,
     DeadlineExceeded,
+    async_pool,
+    sync_pool,
 )
 from .usage import CallRecord, Trace, Usage
 
@@ -210,17 +212,14 @@ class LLM:
             "timeout": timeout,
             "organization": organization,
         }
-        limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
         sync_http = openai.DefaultHttpxClient(
-            transport=BoundedTransport(
-                httpx2.HTTPTransport(limits=limits), timeout, max_answer_bytes
-            ),
+            transport=BoundedTransport(sync_pool(), timeout, max_answer_bytes),
             follow_redirects=False,
             timeout=timeout,
         )
         async_http = openai.DefaultAsyncHttpxClient(
             transport=AsyncBoundedTransport(
-                async_transport or httpx2.AsyncHTTPTransport(limits=limits),
+                async_transport or async_pool(),
                 timeout,
                 max_answer_bytes,
             ),

@@ -147,7 +147,11 @@ class LocalServer:
         n_threads: int | None = None,
         startup_timeout: float = 180.0,
         log_path: Path | None = None,
+        ram_cache: bool = False,
     ) -> None:
+        self.ram_cache = ram_cache
+        """Start the server with ``--cache true``: a RAM cache of saved prompt states, so a
+        prompt can reuse a prefix evaluated before the previous request."""
         self.model = model
         self.port = port
         self.n_ctx = n_ctx
@@ -190,6 +194,8 @@ class LocalServer:
             "--model_alias", self.model_name, "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads),
         ]  # fmt: skip
+        if self.ram_cache:
+            command += ["--cache", "true", "--cache_type", "ram"]
         if isinstance(self.model, ModelSpec) and self.model.chat_format:
             command += ["--chat_format", self.model.chat_format]
         return command

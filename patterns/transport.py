@@ -11,6 +11,7 @@ retrying; the core turns them into ``EndpointError`` and ``ModelResponseError``.
 
 from __future__ import annotations
 
+import importlib.util
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +21,35 @@ import openai
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 """8 MiB: a chat completion of any model's context window fits many times over."""
+
+SENT_AT = "patterns.sent_at"
+"""A request extension: when an inner transport that queues requests (the evals'
+scheduler) actually sent it (``time.monotonic()``). The deadline counts from then, so
+time spent in a queue is not the endpoint's."""
+
+
+KEEP_ALIVE = 100
+"""Connections kept open by default: every request in flight can reuse one, up to 100."""
+
+
+def pool_limits(in_flight: int = KEEP_ALIVE) -> httpx2.Limits:
+    """A pool that keeps a connection alive for each request in flight: a new connection
+    is a TCP (and, remotely, a TLS) handshake; httpx's default keeps only 20."""
+    return httpx2.Limits(max_connections=max(in_flight, 1000), max_keepalive_connections=in_flight)
+
+
+def http2_available() -> bool:
+    """HTTP/2 is offered (negotiated over TLS) when the ``h2`` package is installed
+    (``pip install 'llm-workflow-patterns[http2]'``); plain HTTP stays HTTP/1.1."""
+    return importlib.util.find_spec("h2") is not None
+
+
+def async_pool(in_flight: int = KEEP_ALIVE) -> httpx2.AsyncHTTPTransport:
+    return httpx2.AsyncHTTPTransport(limits=pool_limits(in_flight), http2=http2_available())
+
+
+def sync_pool(in_flight: int = KEEP_ALIVE) -> httpx2.HTTPTransport:
+    return httpx2.HTTPTransport(limits=pool_limits(in_flight), http2=http2_available())
 
 
 class DeadlineExceeded(openai.OpenAIError):
@@ -111,6 +141,7 @@ class AsyncBoundedTransport(httpx2.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         started = time.monotonic()
         response = await self.inner.handle_async_request(request)
+        started = request.extensions.get(SENT_AT, started)
         bounds = _Bounds(started, self.deadline_s, self.max_bytes, response)
         assert isinstance(response.stream, httpx2.AsyncByteStream)
         response.stream = _AsyncBoundedStream(response.stream, bounds)

@@ -1,12 +1,20 @@
 """The evals' metric functions on fixed predictions with known answers."""
 
+import random
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evals.metrics import (
     best_threshold,
     binary,
+    f1_interval,
+    f1_score,
     mean,
     multiclass,
+    paired_f1,
+    paired_mean,
     percentile,
     proportion,
     roc_auc,
@@ -157,3 +165,66 @@ def test_the_router_effect_must_be_exactly_the_expected_change() -> None:
     assert effect_right(expected, out([done]), "")[0]
     assert not effect_right(expected, out([half]), "")[0]
     assert not effect_right(expected, out([done, other]), "")[0]
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 5).map(lambda v: v / 5)), max_size=40))
+def test_roc_auc_from_ranks_is_the_pairwise_definition(cases: list[tuple[bool, float]]) -> None:
+    truth, scores = [t for t, _ in cases], [s for _, s in cases]
+    positives = [s for t, s in cases if t]
+    negatives = [s for t, s in cases if not t]
+    if not positives or not negatives:
+        assert roc_auc(truth, scores) is None
+        return
+    pairwise = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
+    assert roc_auc(truth, scores) == pytest.approx(pairwise / (len(positives) * len(negatives)))
+
+
+def _case_bootstrap(pairs: list[tuple[bool, bool]], seed: int) -> tuple[float, float]:
+    """The slow definition: resample the cases themselves."""
+    rng = random.Random(seed)
+    draws = sorted(
+        f
+        for _ in range(2000)
+        if (f := f1_score([pairs[rng.randrange(len(pairs))] for _ in pairs])) is not None
+    )
+    return draws[int(0.025 * (len(draws) - 1))], draws[int(0.975 * (len(draws) - 1))]
+
+
+def test_the_f1_interval_is_the_case_bootstrap_drawn_in_constant_time() -> None:
+    pairs = [(True, True)] * 30 + [(False, True)] * 8 + [(True, False)] * 12 + [(False, False)] * 50
+    low, high = _case_bootstrap(pairs, seed=1)
+    fast = f1_interval(30, 8, 12, 50, resamples=2000)
+    assert fast.value == pytest.approx(60 / 80)
+    assert fast.low == pytest.approx(low, abs=0.02)
+    assert fast.high == pytest.approx(high, abs=0.02)
+
+
+def test_paired_f1_and_mean_resample_cases_together() -> None:
+    rng = random.Random(7)
+    before = [
+        (t, t if rng.random() < 0.6 else not t) for t in [rng.random() < 0.5 for _ in range(200)]
+    ]
+    after = [(t, t if rng.random() < 0.85 else p) for t, p in before]  # mostly fixed
+    delta, p = paired_f1(before, after)
+    assert delta.value == pytest.approx(f1_score(after) - f1_score(before))  # type: ignore[operator]
+    assert delta.low is not None
+    assert delta.high is not None
+    assert 0 < delta.low < delta.value < delta.high
+    assert p < 0.01
+    same, p_same = paired_f1(before, before)
+    assert same.value == 0
+    assert same.low == 0
+    assert same.high == 0
+    assert p_same == 1.0
+
+    values = [(x, x + 0.1 + rng.gauss(0, 0.05)) for x in (rng.random() for _ in range(300))]
+    moved, p_moved = paired_mean(values)
+    assert moved.value == pytest.approx(0.1, abs=0.01)
+    assert moved.low is not None
+    assert moved.high is not None
+    assert moved.low < 0.1 < moved.high
+    assert p_moved < 0.01
+    noise, p_noise = paired_mean([(x, x + rng.gauss(0, 0.05)) for x, _ in values])
+    assert noise.low is not None
+    assert noise.low < 0 < (noise.high or 0)
+    assert p_noise > 0.05

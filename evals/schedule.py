@@ -1,0 +1,134 @@
+"""Request order for an endpoint that answers one request at a time.
+
+llama-cpp-python's server computes one request at a time and keeps the KV cache of the
+previous request only: a request whose prompt starts like the previous one's reuses that
+prefix (a step's long system prompt) instead of evaluating it again. Sent case by case
+(extract, route, screen for one case, then the next) consecutive prompts differ at every
+call; sent step by step (every case's extraction, then every case's routing ...) they
+share the system prompt.
+
+``PrefixOrder`` is a transport that gives such an endpoint that order without changing
+what any case computes: the runner starts many cases at once, each case still sends its
+own requests one after another and sees only its own answers, and this transport lets
+one request through at a time, preferring a request with the same system prompt as the
+one before it, else the largest group of waiting requests (ties: the oldest). What it
+changes is only *when* a request is sent; it records the time each case spent waiting,
+so latency figures count the endpoint's time, not the queue's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import httpx2
+
+from patterns.transport import SENT_AT
+
+
+@dataclass
+class Waits:
+    """Seconds one case's requests spent queued (the runner subtracts them)."""
+
+    seconds: float = 0.0
+
+
+QUEUED: contextvars.ContextVar[Waits | None] = contextvars.ContextVar("evals_queued", default=None)
+
+
+def prompt_key(request: httpx2.Request) -> str:
+    """The request's system prompt (its first message), the prefix worth keeping."""
+    try:
+        body = json.loads(request.content)
+        first = body["messages"][0]
+        return f"{body.get('model')}\n{first.get('role')}\n{first.get('content')}"
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return ""
+
+
+@dataclass(eq=False)
+class _Waiter:
+    key: str
+    ready: asyncio.Future[None]
+
+
+@dataclass
+class PrefixOrder(httpx2.AsyncBaseTransport):
+    inner: httpx2.AsyncBaseTransport
+    waiting: list[_Waiter] = field(default_factory=list)
+    busy: bool = False
+    last: str | None = None
+    sent: list[str] = field(default_factory=list)
+    """The prompt key of each request, in the order sent (for tests and the bench)."""
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        key = prompt_key(request)
+        queued = time.perf_counter()
+        if self.busy or self.waiting:
+            waiter = _Waiter(key, asyncio.get_running_loop().create_future())
+            self.waiting.append(waiter)
+            try:
+                await waiter.ready
+            except asyncio.CancelledError:
+                if waiter in self.waiting:
+                    self.waiting.remove(waiter)
+                else:  # granted as it was cancelled: pass the turn on
+                    self._release()
+                raise
+        self.busy, self.last = True, key
+        self.sent.append(key)
+        waits = QUEUED.get()
+        if waits is not None:
+            waits.seconds += time.perf_counter() - queued
+        request.extensions[SENT_AT] = time.monotonic()
+        try:
+            response = await self.inner.handle_async_request(request)
+        except BaseException:
+            self._release()
+            raise
+        assert isinstance(response.stream, httpx2.AsyncByteStream)
+        response.stream = _Releasing(response.stream, self._release)
+        return response
+
+    def _release(self) -> None:
+        if not self.busy:
+            return
+        self.busy = False
+        if self.waiting:
+            chosen = self._next()
+            self.waiting.remove(chosen)
+            self.busy = True  # held for the chosen request until it is sent and read
+            chosen.ready.set_result(None)
+
+    def _next(self) -> _Waiter:
+        for waiter in self.waiting:
+            if waiter.key == self.last:
+                return waiter
+        counts = Counter(w.key for w in self.waiting)
+        largest = max(counts.values())
+        return next(w for w in self.waiting if counts[w.key] == largest)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _Releasing(httpx2.AsyncByteStream):
+    """The answer's body; the endpoint's turn ends when it has been read (or dropped)."""
+
+    def __init__(self, stream: httpx2.AsyncByteStream, release: Callable[[], None]) -> None:
+        self.stream, self.release = stream, release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self.stream.aclose()
+        finally:
+            self.release()

@@ -1,0 +1,138 @@
+"""Step-by-step scheduling for an endpoint that answers one request at a time: it changes
+when requests are sent, never what a case computes."""
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evals import records
+from evals.cli import main
+from evals.runner import latest_run
+from patterns.stub import Reply, stub_server
+
+SUITE = """
+from pathlib import Path
+from pydantic import BaseModel
+from evals import Accuracy, Equals, Suite, TaskContext
+from patterns import LLM
+
+class Word(BaseModel):
+    word: str
+
+class Verdict(BaseModel):
+    long: bool
+
+async def two_steps(llm: LLM, text: str, context: TaskContext) -> Verdict:
+    word = await llm.aparse(Word, system="STEP ONE: pick the key word.", user=text,
+                            step="one", trace=context.trace)
+    return await llm.aparse(Verdict, system="STEP TWO: is the word long?", user=word.word,
+                            step="two", trace=context.trace)
+
+SUITE = Suite(
+    name="twostep", dataset=Path(__file__).parent / "words.yaml", input_type=str,
+    expected_type=bool, task=two_steps,
+    checks=[Equals("long", got=lambda o: o.long, want=lambda e: e)],
+    measures=[Accuracy("long")],
+)
+"""
+WORDS = ["a", "elephant", "cat", "hippopotamus", "ox", "butterfly", "antelope", "bee"] * 3
+
+
+def answer(body: dict[str, Any]) -> Reply:
+    """Each answer depends only on the request: a wrong verdict for some words, so the
+    cases have different outcomes."""
+    system, user = body["messages"][0]["content"], body["messages"][1]["content"]
+    if system.startswith("STEP ONE"):
+        return Reply(json.dumps({"word": user.split()[-1]}))
+    return Reply(json.dumps({"long": len(user) > 4 if user != "antelope" else False}))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "twostep.py").write_text(SUITE)
+    cases = [
+        {"id": f"w{i:02d}", "input": f"the word {w}", "expected": len(w) > 4}
+        for i, w in enumerate(WORDS)
+    ]
+    (tmp_path / "words.yaml").write_text(json.dumps({"cases": cases}))
+    return tmp_path
+
+
+Outcome = tuple[Any, dict[str, bool | None], str | None, int]
+
+
+def run(project: Path, name: str, base_url: str, *settings: str) -> dict[str, Outcome]:
+    """Each case's output, check outcomes, error and request count."""
+    models = project / f"{name}.yaml"
+    models.write_text(
+        json.dumps(
+            {
+                "models": [
+                    {"name": "stub", "endpoint": base_url, **dict(s.split("=") for s in settings)}
+                ]
+            }
+        )
+    )
+    out = project / name
+    argv = ["run", str(project / "twostep.py"), "--models", str(models), "--out", str(out),
+            "--no-cache"]  # fmt: skip
+    assert main(argv) == 0
+    directory = latest_run(out, "twostep")
+    assert directory is not None
+    found = {
+        r.case: (r.output, {n: c.passed for n, c in r.checks.items()}, r.error, r.usage.requests)
+        for r in records.read(directory / "results.jsonl")
+    }
+    return found
+
+
+@pytest.mark.parametrize("settings", [("serial=true",), ("serial=true", "concurrency=1")])
+def test_step_by_step_order_changes_no_case_outcome(
+    project: Path, monkeypatch: pytest.MonkeyPatch, settings: tuple[str, ...]
+) -> None:
+    monkeypatch.setenv("PATTERNS_STRUCTURED_MODE", "json_object")
+    with stub_server(answer) as stub:
+        case_order = run(project, "plain", stub.base_url, "concurrency=1")
+        plain = [r["messages"][0]["content"][:8] for r in stub.requests]
+        stub.requests.clear()
+        scheduled = run(project, "scheduled", stub.base_url, *settings)
+        sent = [r["messages"][0]["content"][:8] for r in stub.requests]
+    assert scheduled == case_order
+    assert len(case_order) == len(WORDS)
+    assert {o[1]["long"] for o in case_order.values()} == {True, False}  # outcomes differ
+    switches = sum(a != b for a, b in itertools.pairwise(sent))
+    assert sum(a != b for a, b in itertools.pairwise(plain)) == 2 * len(WORDS) - 1
+    if "concurrency=1" in settings:
+        assert switches == 2 * len(WORDS) - 1  # one case at a time: nothing to reorder
+    else:
+        assert switches == 1  # every first step, then every second step
+
+
+def test_time_in_the_queue_counts_against_no_deadline_and_no_latency(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """24 cases of 2 requests at 0.05 s each wait up to 2.4 s in the queue: with a 1 s
+    deadline per request none fails, and each case's seconds are its own two requests."""
+    monkeypatch.setenv("PATTERNS_STRUCTURED_MODE", "json_object")
+
+    def slow(body: dict[str, Any]) -> Reply:
+        reply = answer(body)
+        reply.delay_s = 0.05
+        return reply
+
+    with stub_server(slow) as stub:
+        models = project / "m.yaml"
+        models.write_text(json.dumps({"models": [{"name": "stub", "endpoint": stub.base_url,
+                                                  "serial": True}]}))  # fmt: skip
+        argv = ["run", str(project / "twostep.py"), "--models", str(models), "--out",
+                str(project / "out"), "--no-cache", "--timeout", "1"]  # fmt: skip
+        assert main(argv) == 0
+    directory = latest_run(project / "out", "twostep")
+    assert directory is not None
+    found = records.read(directory / "results.jsonl")
+    assert len(found) == len(WORDS)
+    assert all(r.error is None for r in found)
+    assert max(r.seconds for r in found) < 0.5
