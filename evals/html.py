@@ -205,10 +205,16 @@ def _verdict(record: Record) -> str:
     return "pass"
 
 
+CASE_ROWS = 2000
+"""Case runs shown in the page (failures and errors first); results.csv has them all."""
+
+
 def case_table(records: list[Record]) -> str:
-    """Every case run, failures and errors first."""
+    """Every case run, failures and errors first, up to ``CASE_ROWS``."""
     order = {"error": 0, "fail": 1, "pass": 2}
     ranked = sorted(records, key=lambda r: (order[_verdict(r)], r.suite, r.model, r.case, r.epoch))
+    left_out = len(ranked) - CASE_ROWS
+    ranked = ranked[:CASE_ROWS]
     head = (
         "<tr>"
         + "".join(
@@ -241,7 +247,12 @@ def case_table(records: list[Record]) -> str:
             f"<td>{_cell(r.expected)}</td><td>{_cell(output)}</td><td>{_e(checks)}</td>"
             f"<td>{r.seconds:.2f}</td></tr>"
         )
-    return f'<table class="cases">{head}{"".join(rows)}</table>'
+    more = (
+        f"<p>{left_out:,} more case runs (passing ones last) are in results.csv.</p>"
+        if left_out > 0
+        else ""
+    )
+    return f'<table class="cases">{head}{"".join(rows)}</table>{more}'
 
 
 def group_tables(summary: Summary) -> list[str]:

@@ -91,7 +91,9 @@ def _f1_counts(tp: int, fp: int, fn: int) -> float | None:
 def _f1_array(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
     """F1 of each resample; NaN where it is undefined (no positive said or true)."""
     denominator = 2 * tp + fp + fn
-    return np.divide(2.0 * tp, denominator, out=np.full(tp.shape, np.nan), where=denominator > 0)
+    scores: np.ndarray = np.full(tp.shape, np.nan)
+    np.divide(2.0 * tp, denominator, out=scores, where=denominator > 0)
+    return scores
 
 
 def _interval(draws: np.ndarray) -> tuple[float | None, float | None]:

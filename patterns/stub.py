@@ -11,6 +11,7 @@ process (benchmarks use it so the server does not share the client's CPU time).
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +50,9 @@ class StubServer:
     """Each request's headers (lower-case names), in order."""
     base_url: str = ""
     started: list[float] = field(default_factory=list)
+    connections: int = 0
+    answered: int = 0
+    """Connections accepted (a client that keeps connections alive opens few)."""
 
 
 def completion(reply: Reply, model: str) -> dict[str, Any]:
@@ -86,8 +90,14 @@ class _Server(ThreadingHTTPServer):
 
 @contextmanager
 def stub_server(
-    script: Callable[[dict[str, Any]], Reply], port: int = 0, *, keep_alive: bool = False
+    script: Callable[[dict[str, Any]], Reply],
+    port: int = 0,
+    *,
+    keep_alive: bool = False,
+    record: bool = True,
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[StubServer]:
+    """``record=False`` keeps counts only (a long benchmark); ``tls`` serves HTTPS."""
     stub = StubServer(script)
 
     class Handler(BaseHTTPRequestHandler):
@@ -96,11 +106,28 @@ def stub_server(
         protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
         disable_nagle_algorithm = True  # small writes must not wait for delayed ACKs
 
+        def setup(self) -> None:
+            stub.connections += 1
+            super().setup()
+
+        def do_GET(self) -> None:
+            """``/stats``: requests answered and connections accepted so far."""
+            payload = json.dumps(
+                {"requests": stub.answered, "connections": stub.connections}
+            ).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            stub.requests.append(body)
-            stub.headers.append({k.lower(): v for k, v in self.headers.items()})
-            stub.started.append(time.perf_counter())
+            stub.answered += 1
+            if record:
+                stub.requests.append(body)
+                stub.headers.append({k.lower(): v for k, v in self.headers.items()})
+                stub.started.append(time.perf_counter())
             reply = stub.script(body)
             time.sleep(reply.delay_s)
             if reply.drop:
@@ -132,7 +159,10 @@ def stub_server(
             pass
 
     server = _Server(("127.0.0.1", port), Handler)
-    stub.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls else "http"
+    stub.base_url = f"{scheme}://127.0.0.1:{server.server_address[1]}/v1"
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
@@ -174,7 +204,12 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--content", default='{"ok": true}')
     parser.add_argument("--answers", help="JSON: schema title -> answer, to answer by schema")
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS")
     args = parser.parse_args()
+    tls = None
+    if args.tls:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*args.tls)
     script = always(Reply(args.content, delay_s=args.delay))
     if args.answers:
         script = by_schema(
@@ -183,7 +218,7 @@ def main() -> None:
                 for title, answer in json.loads(args.answers).items()
             }
         )
-    with stub_server(script, port=args.port, keep_alive=True):
+    with stub_server(script, port=args.port, keep_alive=True, record=False, tls=tls):
         threading.Event().wait()
 
 

@@ -1,0 +1,107 @@
+"""Benchmarks: each figure against its natural limit, measured in one run on this machine.
+
+    python -m evals.bench               # everything, the embedded model included
+    python -m evals.bench --skip-model  # the offline figures only (no model needed)
+    python -m evals.bench --orders      # request order and the server's cache (model)
+    python -m evals.bench --scale       # 100,000 cases: load, run, report; connections
+    python -m evals.bench --peers       # beside the bare SDK, pydantic-evals, inspect-ai,
+                                        # promptfoo (installed in their own environments)
+
+Prints a table and writes evals/runs/bench.json. Nothing here is a test: a slow
+machine gives slow figures, not failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from rich.table import Table
+
+from patterns.server import LocalServer
+
+from .common import ROOT, Row, console, machine, stub_process
+from .harness import cache_speedup, core_overhead, harness_throughput, parallel_overlap, replay
+from .model import embedded_model, first_run, request_orders
+from .peers import peers
+from .scale import connections, scale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m evals.bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--skip-model", action="store_true", help="leave out the embedded model")
+    parser.add_argument("--out", type=Path, default=ROOT / "evals/runs/bench.json")
+    parser.add_argument(
+        "--orders",
+        action="store_true",
+        help="only the request-order figures: case order vs step by step, with and "
+        "without the server's RAM cache (about 10 minutes)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        nargs="?",
+        const=100_000,
+        metavar="CASES",
+        help="only the scale figures: load, run (stub) and report CASES one-call cases "
+        "(default 100,000; about 5 minutes), and connections kept alive over HTTP and TLS",
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="only the peer comparison: the bare openai SDK, this harness, pydantic-evals, "
+        "inspect-ai and promptfoo on the same stub (installed in their own environments "
+        "under ~/.cache on first use; about 10 minutes)",
+    )
+    parser.add_argument(
+        "--first-run",
+        action="store_true",
+        help="only the first-run figures: `nox -s demo` on a fresh clone with empty caches, "
+        "then again (about 5 minutes; needs the network)",
+    )
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    if args.first_run:
+        return _report(first_run(), args.out, started)
+    if args.peers:
+        return _report(peers(), args.out, started)
+    if args.orders:
+        return _report(request_orders(), args.out, started)
+    if args.scale:
+        return _report([*connections(), *scale(args.scale)], args.out, started)
+    rows = [asyncio.run(replay()), *core_overhead(), *harness_throughput(), parallel_overlap()]
+    if args.skip_model:
+        with stub_process(delay=0.5) as base_url:
+            rows.append(cache_speedup(base_url, "stub, 0.5 s a call"))
+    else:
+        with LocalServer() as server:
+            rows.append(cache_speedup(server.base_url, "embedded model"))
+            rows += embedded_model(server)
+    return _report(rows, args.out, started)
+
+
+def _report(rows: list[Row], out: Path, started: float) -> int:
+    table = Table("figure", "measured", "limit", "ratio", "target", "met", title="Benchmarks")
+    for r in rows:
+        table.add_row(
+            r["figure"],
+            r["measured"],
+            r["limit"],
+            f"{r['ratio']:.2f}",
+            r["target"],
+            "yes" if r["met"] else "NO",
+        )
+    console.print(table)
+    info = machine()
+    console.print(
+        f"{info['cores']} cores, Python {info['python']}, {info['versions']}; "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"machine": info, "figures": rows}, indent=1))
+    return 0

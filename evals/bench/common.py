@@ -1,0 +1,162 @@
+"""What every benchmark shares: the row type, the stub endpoint, timed eval runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TypedDict
+
+from pydantic import BaseModel
+from rich.console import Console
+
+from patterns.server import free_port
+
+from .. import cli
+from ..records import Record
+
+ROOT = Path(__file__).parent.parent
+CASSETTE = ROOT / "tests/cassettes/test_chain/test_a_clear_event_is_confirmed_end_to_end.yaml"
+console = Console()
+
+
+class Answer(BaseModel):
+    ok: bool
+
+
+ANSWER = {"ok": True}
+REQUEST: dict[str, Any] = {
+    "model": "bench",
+    "messages": [{"role": "system", "content": "Answer."}, {"role": "user", "content": "hi"}],
+    "temperature": 0.0,
+    "max_tokens": 64,
+    "response_format": {"type": "json_object", "schema": Answer.model_json_schema()},
+}
+
+
+class Row(TypedDict):
+    """One benchmark figure against its limit (a line of the table and of bench.json)."""
+
+    figure: str
+    measured: str
+    limit: str
+    ratio: float
+    target: str
+    met: bool
+
+
+def row(figure: str, measured: str, limit: str, ratio: float, target: str, met: bool) -> Row:
+    return Row(
+        figure=figure, measured=measured, limit=limit, ratio=round(ratio, 3), target=target, met=met
+    )
+
+
+@contextlib.contextmanager
+def stub_process(
+    delay: float = 0.0,
+    answers: dict[str, Any] | None = None,
+    tls: tuple[Path, Path] | None = None,
+) -> Iterator[str]:
+    """The stub endpoint in its own process, so it does not share the client's CPU time."""
+    port = free_port()
+    command = [sys.executable, "-m", "patterns.stub", "--port", str(port), "--delay", str(delay),
+               "--content", json.dumps(ANSWER)]  # fmt: skip
+    if answers:
+        command += ["--answers", json.dumps(answers)]
+    if tls:
+        command += ["--tls", *map(str, tls)]
+    process = subprocess.Popen(command)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the stub endpoint did not start")
+            time.sleep(0.05)
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        process.wait()
+
+
+STUB_ANSWERS: dict[str, dict[str, Any]] = {
+    "EventExtraction": {"description": "x", "is_calendar_event": True, "confidence_percent": 90},
+    "RouteDecision": {"description": "x", "request_type": "other", "confidence_percent": 90},
+    "CalendarValidation": {
+        "description": "x",
+        "is_calendar_request": False,
+        "confidence_percent": 90,
+    },
+    "SecurityAnswer": {"verdict": "ordinary_request"},
+    "Answer": ANSWER,
+}
+
+
+def synthetic_dataset(directory: Path, cases: int) -> Path:
+    path = directory / "requests.yaml"
+    path.write_text(
+        "cases:\n"
+        + "".join(
+            f"- {{id: c{i:03d}, metadata: {{kind: k}}, input: 'Lunch on day {i}', "
+            "expected: {calendar_event: true, route: new_event, safe: true}}\n"
+            for i in range(cases)
+        )
+    )
+    return path
+
+
+def eval_args(
+    base_url: str, dataset: Path, out: Path, concurrency: int, cache: bool, model: str = "bench"
+) -> list[str]:
+    argv = [
+        "run",
+        "chain",
+        "router",
+        "parallel",
+        "--model",
+        f"{model}@{base_url}",
+        "--dataset",
+        str(dataset),
+        "--out",
+        str(out),
+        "--fresh",
+        "--concurrency",
+        str(concurrency),
+        "--cache",
+        str(out.parent / "cache"),
+    ]
+    return argv if cache else [*argv, "--no-cache"]
+
+
+def timed_eval(argv: list[str]) -> tuple[float, list[Record]]:
+    """Seconds the harness takes to run every case (reports not included), and the records."""
+    os.environ["PATTERNS_STRUCTURED_MODE"] = "json_object"
+    plan = cli.plan(cli.parser().parse_args(argv))
+    started = time.perf_counter()
+    with contextlib.redirect_stderr(open(os.devnull, "w")):
+        runs = asyncio.run(cli.execute(plan))
+    return time.perf_counter() - started, [r for run in runs for r in run.records]
+
+
+def machine() -> dict[str, Any]:
+    versions = {}
+    for package in ("openai", "pydantic", "vcrpy", "syrupy", "httpx2", "llama-cpp-python"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[package] = importlib.metadata.version(package)
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+    }

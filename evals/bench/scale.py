@@ -1,0 +1,147 @@
+"""The harness at scale: a 100,000-case dataset loaded, run against the stub and reported;
+connections kept alive over plain HTTP and TLS."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from patterns.stub import Reply, always, by_schema, stub_server
+
+from .. import cli
+from ..suite import Suite
+from .common import STUB_ANSWERS, Row, row, stub_process, timed_eval
+from .harness import bare_async_rate
+
+
+def write_dataset(directory: Path, cases: int, name: str = "requests") -> Path:
+    """``cases`` requests for the one-call ``router`` suite, as JSON Lines."""
+    path = directory / f"{name}.jsonl"
+    with path.open("w") as out:
+        for i in range(cases):
+            expected = {"calendar_event": True, "route": "new_event", "safe": True}
+            case = {"id": f"c{i:06d}", "input": f"Lunch on day {i}", "expected": expected}
+            out.write(json.dumps(case) + "\n")
+    return path
+
+
+def router_request() -> dict[str, Any]:
+    """The request body the harness sends for one case of the ``router`` suite (the bare
+    SDK sends the same), captured from an in-process stub."""
+    with tempfile.TemporaryDirectory() as tmp, stub_server(by_schema(**{
+        title: always(Reply(json.dumps(answer))) for title, answer in STUB_ANSWERS.items()
+    })) as stub:  # fmt: skip
+        dataset = write_dataset(Path(tmp), 1)
+        argv = ["run", "router", "--model", f"bench@{stub.base_url}", "--no-cache",
+                "--dataset", str(dataset), "--out", str(Path(tmp) / "r")]  # fmt: skip
+        timed_eval(argv)
+        return stub.requests[0]
+
+
+def scale(cases: int = 100_000, concurrency: int = 64) -> list[Row]:
+    """Load, run and report ``cases`` one-call cases; the run against the bare SDK's rate
+    on the same stub (in its own process) in the same minute."""
+    with tempfile.TemporaryDirectory() as tmp, stub_process(answers=STUB_ANSWERS) as base_url:
+        dataset = write_dataset(Path(tmp), cases)
+        suite = cli.resolve_suites(["router"], dataset)[0]
+        started = time.perf_counter()
+        loaded = Suite.load(suite)
+        load_s = time.perf_counter() - started
+        assert len(loaded.cases) == cases
+        out = Path(tmp) / "runs"
+        argv = ["run", "router", "--model", f"bench@{base_url}", "--dataset", str(dataset),
+                "--out", str(out), "--no-cache", "--concurrency", str(concurrency)]  # fmt: skip
+        run_s, found = timed_eval(argv)
+        bare = bare_async_rate(base_url, min(cases, 20_000), concurrency, request=router_request())
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(open(os.devnull, "w")):
+            assert cli.main([*argv, "--report-only"]) == 0
+        report_s = time.perf_counter() - started
+        html_mb = (out / "report.html").stat().st_size / 1e6
+    rate = len(found) / run_s
+    return [
+        row(f"{cases:,}-case dataset: load and validate (JSON Lines)", f"{load_s:.1f} s",
+            "10 s", load_s / 10, "<= 1", load_s <= 10),
+        row(f"{cases:,} one-call cases against the stub, {concurrency} in flight",
+            f"{rate:.0f} calls/s ({run_s:.0f} s)", f"bare SDK {bare:.0f} calls/s",
+            rate / bare, ">= 0.95", rate / bare >= 0.95),
+        row(f"{cases:,}-case run: report (read results, metrics, 5 reports; HTML "
+            f"{html_mb:.1f} MB)", f"{report_s:.1f} s", "10 s", report_s / 10, "<= 1",
+            report_s <= 10),
+    ]  # fmt: skip
+
+
+@contextlib.contextmanager
+def tls_stub() -> Iterator[str]:
+    """The stub over HTTPS with a throwaway self-signed certificate, trusted by the
+    clients through ``SSL_CERT_FILE`` (openai, httpx and Node read it)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cert, key = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(key), "-out", str(cert)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        saved = {k: os.environ.get(k) for k in ("SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS")}
+        os.environ["SSL_CERT_FILE"] = os.environ["NODE_EXTRA_CA_CERTS"] = str(cert)
+        try:
+            with stub_process(answers=STUB_ANSWERS, tls=(cert, key)) as base_url:
+                yield base_url
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def stats(base_url: str) -> dict[str, int]:
+    """Requests answered and connections accepted by the stub so far."""
+    url = base_url.removesuffix("/v1") + "/stats"
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        counts: dict[str, int] = json.loads(answer.read())
+    return counts
+
+
+def connections(cases: int = 2000, concurrency: int = 64) -> list[Row]:
+    """Connections the harness opens for ``cases`` one-call cases at ``concurrency``: one
+    per case in flight is the limit (each new one is a TCP, and remotely a TLS,
+    handshake); over plain HTTP and over TLS, with the bare SDK's rate beside it."""
+    rows = []
+    for scheme, endpoint in (("HTTP", _plain_stub), ("TLS", tls_stub)):
+        with endpoint() as base_url, tempfile.TemporaryDirectory() as tmp:
+            dataset = write_dataset(Path(tmp), cases)
+            before = stats(base_url)
+            argv = ["run", "router", "--model", f"bench@{base_url}", "--dataset", str(dataset),
+                    "--out", str(Path(tmp) / "runs"), "--no-cache",
+                    "--concurrency", str(concurrency)]  # fmt: skip
+            run_s, found = timed_eval(argv)
+            opened = stats(base_url)["connections"] - before["connections"]
+            bare = bare_async_rate(base_url, cases, concurrency, request=router_request())
+        rate = len(found) / run_s
+        rows.append(
+            row(
+                f"{scheme}: connections opened for {cases:,} calls, {concurrency} in flight",
+                f"{opened} ({rate:.0f} calls/s; bare SDK {bare:.0f})",
+                f"{concurrency}",
+                opened / concurrency,
+                "<= 1.1",
+                opened <= concurrency * 1.1,
+            )
+        )
+    return rows
+
+
+@contextlib.contextmanager
+def _plain_stub() -> Iterator[str]:
+    with stub_process(answers=STUB_ANSWERS) as base_url:
+        yield base_url
