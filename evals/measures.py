@@ -109,6 +109,7 @@ class Binary:
             errors = [(float(score) - truth) ** 2 for truth, score in graded if score is not None]
             brier = metrics.mean(errors, 0.0, 1.0)
             results.append(MetricResult(name=f"{name}.brier", estimate=brier, direction="lower"))
+            results.append(_auc(name, detail["roc_auc"], len(graded)))
         return results
 
 
@@ -130,13 +131,32 @@ class Multiclass:
             for label, row in scores["per_class"].items()
         }
         detail: dict[str, Any] = {"confusion": scores["confusion"], "per_class": per_class}
-        return [
-            MetricResult(
-                name=f"{self.name or self.check}.accuracy",
-                estimate=scores["accuracy"],
-                detail=detail,
-            )
+        name = self.name or self.check
+        results = [
+            MetricResult(name=f"{name}.accuracy", estimate=scores["accuracy"], detail=detail)
         ]
+        confidences = [r.checks[self.check].score for r in used]
+        if used and all(c is not None for c in confidences):
+            # The confidence of the chosen label, read as the probability it is right: how
+            # well it separates right from wrong answers (ROC AUC), and its calibration.
+            right = [t == s for t, s in zip(truth, said, strict=True)]
+            graded = [float(c) for c in confidences if c is not None]
+            detail["confidence_roc_auc"] = metrics.roc_auc(right, graded)
+            errors = [(c - r) ** 2 for c, r in zip(graded, right, strict=True)]
+            results.append(
+                MetricResult(
+                    name=f"{name}.brier",
+                    estimate=metrics.mean(errors, 0.0, 1.0),
+                    direction="lower",
+                )
+            )
+            results.append(_auc(f"{name}.confidence", detail["confidence_roc_auc"], len(used)))
+        return results
+
+
+def _auc(name: str, value: float | None, n: int) -> MetricResult:
+    """ROC AUC as a metric of its own (a point value: no interval is computed)."""
+    return MetricResult(name=f"{name}.roc_auc", estimate=Estimate(value, None, None, n))
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,12 @@ PARALLEL = Suite(
     task=checks,
     checks=[
         Equals("processed", lambda o: o.processed, lambda e: e.should_process),
+        Equals(
+            "calendar_request",
+            lambda o: o.is_calendar_request,
+            lambda e: e.route != "other",
+            score=lambda o: o.confidence if o.is_calendar_request else 0.0,
+        ),
         Equals("flagged", lambda o: not o.is_safe, lambda e: not e.safe),
         Equals("model_flagged", lambda o: not o.model_says_safe, lambda e: not e.safe),
         Equals("screen_flagged", lambda o: bool(o.screen_flags), lambda e: not e.safe),
@@ -167,6 +173,7 @@ PARALLEL = Suite(
     ],
     measures=[
         Binary("processed", name="parallel_gate"),
+        Binary("calendar_request", name="validation", threshold=DEFAULT_THRESHOLD),
         Detection("flagged", name="security"),
         Detection("model_flagged", name="security.model"),
         Detection("screen_flagged", name="security.screen"),
