@@ -373,7 +373,7 @@ class LLM:
             while True:
                 started = meter.before()
                 with self._endpoint_errors():
-                    completion = self.client.chat.completions.create(**request)
+                    completion = self.client.post(_PATH, cast_to=ChatCompletion, body=request)
                 request = dialogue.send(meter.after(completion, started, request))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
@@ -389,7 +389,9 @@ class LLM:
             while True:
                 started = meter.before()
                 with self._endpoint_errors():
-                    completion = await self.aclient.chat.completions.create(**request)
+                    completion = await self.aclient.post(
+                        _PATH, cast_to=ChatCompletion, body=request
+                    )
                 request = dialogue.send(meter.after(completion, started, request))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
@@ -738,6 +740,13 @@ class _Invalid(Exception):
                 },
             ],
         )
+
+
+_PATH = "/chat/completions"
+"""Requests go through the SDK's own ``post`` (its retries, errors, auth and parsing into
+``ChatCompletion``) with the body as built: ``chat.completions.create`` would first walk
+every node of the messages and of the JSON schema looking for fields to rename (none
+here), about 0.5 ms of CPU per call, as much as the rest of the call."""
 
 
 @dataclass

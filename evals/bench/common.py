@@ -65,11 +65,12 @@ def stub_process(
     delay: float = 0.0,
     answers: dict[str, Any] | None = None,
     tls: tuple[Path, Path] | None = None,
+    content: dict[str, Any] = ANSWER,
 ) -> Iterator[str]:
     """The stub endpoint in its own process, so it does not share the client's CPU time."""
     port = free_port()
     command = [sys.executable, "-m", "patterns.stub", "--port", str(port), "--delay", str(delay),
-               "--content", json.dumps(ANSWER)]  # fmt: skip
+               "--content", json.dumps(content)]  # fmt: skip
     if answers:
         command += ["--answers", json.dumps(answers)]
     if tls:

@@ -14,33 +14,38 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from patterns.stub import Reply, always, by_schema, stub_server
+from patterns.stub import Reply, always, stub_server
 
 from .. import cli
 from ..suite import Suite
 from .common import STUB_ANSWERS, Row, row, stub_process, timed_eval
 from .harness import bare_async_rate
 
+ROUTE = STUB_ANSWERS["RouteDecision"]
+"""The stub's one answer (the one-call suite's schema)."""
+ONECALL = str(Path(__file__).parent / "onecall.py")
+"""The one-call suite (a typed call and an exact check per case), run as a user's suite."""
+
 
 def write_dataset(directory: Path, cases: int, name: str = "requests") -> Path:
-    """``cases`` requests for the one-call ``router`` suite, as JSON Lines."""
+    """``cases`` requests for the one-call suite, as JSON Lines."""
     path = directory / f"{name}.jsonl"
     with path.open("w") as out:
         for i in range(cases):
-            expected = {"calendar_event": True, "route": "new_event", "safe": True}
-            case = {"id": f"c{i:06d}", "input": f"Lunch on day {i}", "expected": expected}
+            case = {"id": f"c{i:06d}", "input": f"Lunch on day {i}", "expected": "other"}
             out.write(json.dumps(case) + "\n")
     return path
 
 
-def router_request() -> dict[str, Any]:
-    """The request body the harness sends for one case of the ``router`` suite (the bare
+def onecall_request() -> dict[str, Any]:
+    """The request body the harness sends for one case of the one-call suite (the bare
     SDK sends the same), captured from an in-process stub."""
-    with tempfile.TemporaryDirectory() as tmp, stub_server(by_schema(**{
-        title: always(Reply(json.dumps(answer))) for title, answer in STUB_ANSWERS.items()
-    })) as stub:  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        stub_server(always(Reply(json.dumps(ROUTE)))) as stub,
+    ):
         dataset = write_dataset(Path(tmp), 1)
-        argv = ["run", "router", "--model", f"bench@{stub.base_url}", "--no-cache",
+        argv = ["run", ONECALL, "--model", f"bench@{stub.base_url}", "--no-cache",
                 "--dataset", str(dataset), "--out", str(Path(tmp) / "r")]  # fmt: skip
         timed_eval(argv)
         return stub.requests[0]
@@ -49,18 +54,18 @@ def router_request() -> dict[str, Any]:
 def scale(cases: int = 100_000, concurrency: int = 64) -> list[Row]:
     """Load, run and report ``cases`` one-call cases; the run against the bare SDK's rate
     on the same stub (in its own process) in the same minute."""
-    with tempfile.TemporaryDirectory() as tmp, stub_process(answers=STUB_ANSWERS) as base_url:
+    with tempfile.TemporaryDirectory() as tmp, stub_process(content=ROUTE) as base_url:
         dataset = write_dataset(Path(tmp), cases)
-        suite = cli.resolve_suites(["router"], dataset)[0]
+        suite = cli.resolve_suites([ONECALL], dataset)[0]
         started = time.perf_counter()
         loaded = Suite.load(suite)
         load_s = time.perf_counter() - started
         assert len(loaded.cases) == cases
         out = Path(tmp) / "runs"
-        argv = ["run", "router", "--model", f"bench@{base_url}", "--dataset", str(dataset),
+        argv = ["run", ONECALL, "--model", f"bench@{base_url}", "--dataset", str(dataset),
                 "--out", str(out), "--no-cache", "--concurrency", str(concurrency)]  # fmt: skip
         run_s, found = timed_eval(argv)
-        bare = bare_async_rate(base_url, min(cases, 20_000), concurrency, request=router_request())
+        bare = bare_async_rate(base_url, min(cases, 20_000), concurrency, request=onecall_request())
         started = time.perf_counter()
         with contextlib.redirect_stdout(open(os.devnull, "w")):
             assert cli.main([*argv, "--report-only"]) == 0
@@ -94,7 +99,7 @@ def tls_stub() -> Iterator[str]:
         saved = {k: os.environ.get(k) for k in ("SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS")}
         os.environ["SSL_CERT_FILE"] = os.environ["NODE_EXTRA_CA_CERTS"] = str(cert)
         try:
-            with stub_process(answers=STUB_ANSWERS, tls=(cert, key)) as base_url:
+            with stub_process(content=ROUTE, tls=(cert, key)) as base_url:
                 yield base_url
         finally:
             for name, value in saved.items():
@@ -121,12 +126,12 @@ def connections(cases: int = 2000, concurrency: int = 64) -> list[Row]:
         with endpoint() as base_url, tempfile.TemporaryDirectory() as tmp:
             dataset = write_dataset(Path(tmp), cases)
             before = stats(base_url)
-            argv = ["run", "router", "--model", f"bench@{base_url}", "--dataset", str(dataset),
+            argv = ["run", ONECALL, "--model", f"bench@{base_url}", "--dataset", str(dataset),
                     "--out", str(Path(tmp) / "runs"), "--no-cache",
                     "--concurrency", str(concurrency)]  # fmt: skip
             run_s, found = timed_eval(argv)
             opened = stats(base_url)["connections"] - before["connections"]
-            bare = bare_async_rate(base_url, cases, concurrency, request=router_request())
+            bare = bare_async_rate(base_url, cases, concurrency, request=onecall_request())
         rate = len(found) / run_s
         rows.append(
             row(
@@ -143,5 +148,5 @@ def connections(cases: int = 2000, concurrency: int = 64) -> list[Row]:
 
 @contextlib.contextmanager
 def _plain_stub() -> Iterator[str]:
-    with stub_process(answers=STUB_ANSWERS) as base_url:
+    with stub_process(content=ROUTE) as base_url:
         yield base_url
