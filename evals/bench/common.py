@@ -24,7 +24,7 @@ from patterns.server import free_port
 from .. import cli
 from ..records import Record
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 CASSETTE = ROOT / "tests/cassettes/test_chain/test_a_clear_event_is_confirmed_end_to_end.yaml"
 console = Console()
 
