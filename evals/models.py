@@ -60,6 +60,10 @@ class ModelConfig(BaseModel):
     def gate_confidence(self) -> Literal["verbal", "tokens"]:
         return self.confidence or ("tokens" if self.is_local else "verbal")
 
+    prompt_schema: Literal["full", "bare", "none"] | None = None
+    """In the prompted modes, the schema shown in the system prompt: with its field
+    descriptions, without them (the core's default), or not at all (the grammar of
+    ``json_object`` mode still holds the answer to it)."""
     seed: int | None = None
     price: tuple[float, float] | None = None
     concurrency: int | None = Field(default=None, ge=1, le=1024)
@@ -118,6 +122,8 @@ class ModelConfig(BaseModel):
             common["confidence"] = self.gate_confidence
         if self.tool_mode:
             common["tool_mode"] = self.tool_mode
+        if self.prompt_schema:
+            common["prompt_schema"] = self.prompt_schema
         if self.is_local:
             server = (
                 LocalServer(self.gguf)
