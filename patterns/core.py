@@ -406,34 +406,38 @@ class LLM:
         found = {client.api_key, client.organization or "", client.project or ""}
         return found | url_secrets(str(client.base_url))
 
+    def _where(self) -> str:
+        """The endpoint, as messages name it (no userinfo, no secret query values)."""
+        client = self.aclient or self.client
+        return redact_url(str(client.base_url)) if client is not None else "the endpoint"
+
     @contextmanager
     def _endpoint_errors(self) -> Iterator[None]:
         """The openai SDK's errors, after its own retries, as this package's typed errors,
         each saying what happened and what to do. No key, password or key-shaped text
         appears in them, nor in the SDK error they are chained to."""
         client = self.aclient or self.client
-        where = redact_url(str(client.base_url)) if client is not None else "the endpoint"
-        retries = client.max_retries if client is not None else 0
         try:
             yield
         except DeadlineExceeded as error:
             raise EndpointError(
-                f"{where} did not finish its answer in time ({error}); check that the server "
-                "is up and not overloaded, or raise LLM.from_env(timeout=...)"
+                f"{self._where()} did not finish its answer in time ({error}); check that the "
+                "server is up and not overloaded, or raise LLM.from_env(timeout=...)"
             ) from None
         except AnswerTooLarge as error:
             raise ModelResponseError(
-                f"{where} sent an answer that cannot be a chat completion: {error}; "
+                f"{self._where()} sent an answer that cannot be a chat completion: {error}; "
                 "raise LLM.from_env(max_answer_bytes=...) if it is genuine"
             ) from None
         except openai.APIError as error:
             _scrub(error, self._secrets())
-            raise self._typed(error, where, retries) from error
+            retries = client.max_retries if client is not None else 0
+            raise self._typed(error, self._where(), retries) from error
         except (ValueError, TypeError, AttributeError, RecursionError) as error:
             # The SDK decoding a 200 that is not a chat completion: invalid UTF-8, a
             # 5,000-digit number, JSON nested past the recursion limit, a bare string.
             raise ModelResponseError(
-                f"{where} answered with something that is not a chat completion "
+                f"{self._where()} answered with something that is not a chat completion "
                 f"({type(error).__name__}: {redact(str(error), self._secrets())[:200]})"
             ) from None
 
