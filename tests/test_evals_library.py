@@ -177,6 +177,19 @@ def test_report_only_rebuilds_the_reports_from_the_results_alone(
     assert "| triage | category.accuracy | 0.75" in (tmp_path / "runs" / "report.md").read_text()
 
 
+def test_a_large_run_shows_failures_first_and_says_where_the_rest_are(
+    run: Callable[..., int], stub: StubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("evals.html.CASE_ROWS", 3)
+    assert run(model=f"stub@{stub.base_url}") == 0
+    page = (tmp_path / "runs" / "report.html").read_text()
+    assert page.count('<tr class="fail">') == 2  # both failing tickets, before any pass
+    assert page.count('<tr class="pass">') == 1
+    assert "5 more case runs (passing ones last) are in results.csv." in page
+    rows = (tmp_path / "runs" / "results.csv").read_text().splitlines()[1:]
+    assert len({row.split(",")[2] for row in rows}) == 8  # every case, one row per check
+
+
 def test_fresh_never_deletes_a_run_that_is_still_writing(
     run: Callable[..., int], stub: StubServer, tmp_path: Path
 ) -> None:
