@@ -373,7 +373,7 @@ class LLM:
             while True:
                 started = meter.before()
                 with self._endpoint_errors():
-                    completion = self.client.post(_PATH, cast_to=ChatCompletion, body=request)
+                    completion = self.client.post(CHAT_PATH, cast_to=ChatCompletion, body=request)
                 request = dialogue.send(meter.after(completion, started, request))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
@@ -390,7 +390,7 @@ class LLM:
                 started = meter.before()
                 with self._endpoint_errors():
                     completion = await self.aclient.post(
-                        _PATH, cast_to=ChatCompletion, body=request
+                        CHAT_PATH, cast_to=ChatCompletion, body=request
                     )
                 request = dialogue.send(meter.after(completion, started, request))
         except StopIteration as done:
@@ -746,7 +746,7 @@ class _Invalid(Exception):
         )
 
 
-_PATH = "/chat/completions"
+CHAT_PATH = "/chat/completions"
 """Requests go through the SDK's own ``post`` (its retries, errors, auth and parsing into
 ``ChatCompletion``) with the body as built: ``chat.completions.create`` would first walk
 every node of the messages and of the JSON schema looking for fields to rename (none

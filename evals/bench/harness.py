@@ -12,11 +12,13 @@ from typing import Any
 
 import vcr
 from openai import AsyncOpenAI, OpenAI
+from openai.types.chat import ChatCompletion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from patterns import LLM, fixed_clock
 from patterns.calendar import Calendar
 from patterns.chain import process_calendar_request
+from patterns.core import CHAT_PATH
 from patterns.parallel import process_request
 from patterns.stub import Reply, by_schema, stub_server
 from patterns.testing import ReadableYAML, llm_body, scrub_request, scrub_response
@@ -113,16 +115,16 @@ def core_overhead(calls: int = 300) -> list[Row]:
         def sync_typed() -> None:
             llm.parse(Answer, system="Answer.", user="hi", step="bench")
 
+        # The bare SDK at its cheapest for the same body: ``post``, as the core sends it.
         def sync_bare() -> None:
-            Answer.model_validate_json(
-                bare.chat.completions.create(**REQUEST).choices[0].message.content or ""
-            )
+            answer = bare.post(CHAT_PATH, body=REQUEST, cast_to=ChatCompletion)
+            Answer.model_validate_json(answer.choices[0].message.content or "")
 
         async def async_typed() -> None:
             await llm.aparse(Answer, system="Answer.", user="hi", step="bench")
 
         async def async_bare() -> None:
-            answer = await abare.chat.completions.create(**REQUEST)
+            answer = await abare.post(CHAT_PATH, body=REQUEST, cast_to=ChatCompletion)
             Answer.model_validate_json(answer.choices[0].message.content or "")
 
         sync = _interleaved(sync_typed, sync_bare, calls)
@@ -177,7 +179,9 @@ def _median(values: list[float]) -> float:
 def bare_async_rate(
     base_url: str, calls: int = 600, concurrency: int = 64, request: dict[str, Any] | None = None
 ) -> float:
-    """Calls a second of the bare openai SDK sending ``request`` (default: a tiny one)."""
+    """Calls a second of the bare openai SDK sending ``request`` (default: a tiny one)
+    through its ``post``: the same body as the core sends, with the least work the SDK
+    can do for it (``chat.completions.create`` first walks the body, ~0.4 ms a call)."""
     body = request or REQUEST
 
     async def go() -> float:
@@ -186,7 +190,7 @@ def bare_async_rate(
 
         async def one() -> None:
             async with gate:
-                await client.chat.completions.create(**body)
+                await client.post(CHAT_PATH, body=body, cast_to=ChatCompletion)
 
         started = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(calls)))

@@ -76,7 +76,7 @@ def scale(cases: int = 100_000, concurrency: int = 64) -> list[Row]:
         row(f"{cases:,}-case dataset: load and validate (JSON Lines)", f"{load_s:.1f} s",
             "10 s", load_s / 10, "<= 1", load_s <= 10),
         row(f"{cases:,} one-call cases against the stub, {concurrency} in flight",
-            f"{rate:.0f} calls/s ({run_s:.0f} s)", f"bare SDK {bare:.0f} calls/s",
+            f"{rate:.0f} calls/s ({run_s:.0f} s)", f"bare SDK (post) {bare:.0f} calls/s",
             rate / bare, ">= 0.95", rate / bare >= 0.95),
         row(f"{cases:,}-case run: report (read results, metrics, 5 reports; HTML "
             f"{html_mb:.1f} MB)", f"{report_s:.1f} s", "10 s", report_s / 10, "<= 1",
@@ -130,13 +130,13 @@ def connections(cases: int = 2000, concurrency: int = 64) -> list[Row]:
                     "--out", str(Path(tmp) / "runs"), "--no-cache",
                     "--concurrency", str(concurrency)]  # fmt: skip
             run_s, found = timed_eval(argv)
-            opened = stats(base_url)["connections"] - before["connections"]
+            opened = stats(base_url)["connections"] - before["connections"] - 1  # this ask
             bare = bare_async_rate(base_url, cases, concurrency, request=onecall_request())
         rate = len(found) / run_s
         rows.append(
             row(
                 f"{scheme}: connections opened for {cases:,} calls, {concurrency} in flight",
-                f"{opened} ({rate:.0f} calls/s; bare SDK {bare:.0f})",
+                f"{opened} ({rate:.0f} calls/s; bare SDK (post) {bare:.0f})",
                 f"{concurrency}",
                 opened / concurrency,
                 "<= 1.1",
