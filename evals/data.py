@@ -9,9 +9,12 @@ top-level keys are the dataset's own settings (e.g. a judge's scale).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -47,7 +50,7 @@ class Case(BaseModel, Generic[InputT, ExpectedT]):
     id: str = Field(min_length=1)
     input: InputT
     expected: ExpectedT | None = None
-    metadata: dict[str, JsonValue] = {}
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
     split: Split = "test"
     """dev: prompts are tuned on it; test: what reports are about. Both are reported."""
 
@@ -86,6 +89,20 @@ class Dataset(BaseModel, Generic[InputT, ExpectedT]):
         return self.model_copy(update={"cases": cases})
 
 
+@contextlib.contextmanager
+def bulk() -> Iterator[None]:
+    """No cyclic garbage collection while many objects are built and kept (a dataset, a
+    results file): each collection would scan every object built so far, which made
+    reading 100,000 records take 4.2 s instead of 0.6 s. Re-enabled after, as it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load(
     path: Path, input_type: type[InputT], expected_type: type[ExpectedT]
 ) -> Dataset[InputT, ExpectedT]:
@@ -93,6 +110,13 @@ def load(
 
     ``.yaml``/``.yml`` for datasets written by hand; ``.jsonl`` (one case per line) for
     generated ones: a 100,000-case file loads in about a second, where YAML takes 15."""
+    with bulk():
+        return _load(path, input_type, expected_type)
+
+
+def _load(
+    path: Path, input_type: type[InputT], expected_type: type[ExpectedT]
+) -> Dataset[InputT, ExpectedT]:
     data = read_jsonl(path) if path.suffix == ".jsonl" else read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         raise DatasetError(f"{path}: expected a mapping with a 'cases' list")

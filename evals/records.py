@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import TextIO
 
 from filelock import FileLock, Timeout
-from pydantic import BaseModel, JsonValue, ValidationError
+from pydantic import BaseModel, Field, JsonValue, ValidationError
 
 from patterns import CallRecord, Usage
 from patterns.redact import scrub
 
 from .checks import CheckResult
+from .data import bulk
 
 logger = logging.getLogger("evals.records")
 
@@ -35,15 +36,15 @@ class Record(BaseModel):
     case: str
     epoch: int = 0
     split: str = "test"
-    metadata: dict[str, JsonValue] = {}
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
     input: JsonValue = None
     expected: JsonValue = None
     output: JsonValue = None
-    checks: dict[str, CheckResult] = {}
+    checks: dict[str, CheckResult] = Field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
     usage: Usage = Usage()
-    calls: list[CallRecord] = []
+    calls: list[CallRecord] = Field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -147,7 +148,7 @@ def read(path: Path) -> list[Record]:
     if not path.exists():
         return []
     latest: dict[tuple[str, str, str, int], Record] = {}
-    with path.open("rb") as f:
+    with path.open("rb") as f, bulk():
         for number, raw in enumerate(f, 1):
             if not raw.endswith(b"\n"):
                 break  # a torn last line: repaired before the next append
