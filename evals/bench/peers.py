@@ -127,11 +127,13 @@ def install(tool: str) -> list[str] | None:
     python = folder / "bin/python"
     if not python.exists():
         uv = shutil.which("uv")
-        if uv is None:
-            return None
-        subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(folder)], check=True)
-        subprocess.run([uv, "pip", "install", "-q", "--python", str(python), tool, "openai"],
-                       check=True)  # fmt: skip
+        if uv is not None:
+            subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(folder)], check=True)
+            install = [uv, "pip", "install", "-q", "--python", str(python)]
+        else:  # no uv on PATH: the standard library's venv and pip (slower, same result)
+            subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+            install = [str(python), "-m", "pip", "install", "-q"]
+        subprocess.run([*install, tool, "openai"], check=True)
     return [str(python)]
 
 
