@@ -96,7 +96,12 @@ def evals(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
-    """Print benchmark figures against their limits (`PATTERNS_NO_LOCAL=1`: no model part)."""
+    """Print benchmark figures against their limits (`PATTERNS_NO_LOCAL=1`: no model part).
+
+    Optional parts, one at a time: `-- --orders` (request order and the server's cache),
+    `-- --scale` (100,000 cases; connections over HTTP and TLS), `-- --peers` (the bare
+    SDK, pydantic-evals, inspect-ai and promptfoo, installed in their own environments),
+    `-- --first-run` (`nox -s demo` on a fresh clone with empty caches)."""
     extras = "testing,evals" if os.environ.get("PATTERNS_NO_LOCAL") else "testing,evals,local"
     session.install("-e", f".[{extras}]", env=LOCAL_BUILD)
     install_groups(session, "test")
