@@ -1,17 +1,22 @@
 """Step-by-step scheduling for an endpoint that answers one request at a time: it changes
 when requests are sent, never what a case computes."""
 
+import asyncio
 import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from evals import records
 from evals.cli import main
 from evals.runner import latest_run
+from evals.schedule import PrefixOrder
+from patterns import LLM, EndpointError
 from patterns.stub import Reply, stub_server
+from patterns.transport import async_pool
 
 SUITE = """
 from pathlib import Path
@@ -136,3 +141,35 @@ def test_time_in_the_queue_counts_against_no_deadline_and_no_latency(
     assert len(found) == len(WORDS)
     assert all(r.error is None for r in found)
     assert max(r.seconds for r in found) < 0.5
+
+
+class Word(BaseModel):
+    word: str
+
+
+async def test_a_request_that_fails_mid_answer_passes_the_turn_on() -> None:
+    """The first answer trickles past its deadline: that call fails, and every request
+    queued behind it is still sent (a lost turn would hang the whole run)."""
+
+    def script(body: dict[str, Any]) -> Reply:
+        if body["messages"][1]["content"] == "slow":
+            return Reply(json.dumps({"word": "x" * 200}), trickle_s=0.01)
+        return Reply(json.dumps({"word": "ok"}))
+
+    with stub_server(script) as stub:
+        order = PrefixOrder(async_pool(8))
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", timeout=0.5,
+                           max_retries=0, async_transport=order)  # fmt: skip
+
+        async def ask(text: str) -> str:
+            return (await llm.aparse(Word, system="Pick a word.", user=text, step="w")).word
+
+        results = await asyncio.wait_for(
+            asyncio.gather(*(ask(t) for t in ["slow", "a", "b", "c"]), return_exceptions=True),
+            timeout=20,
+        )
+        await llm.aclose()
+    assert isinstance(results[0], EndpointError)
+    assert results[1:] == ["ok", "ok", "ok"]
+    assert len(order.sent) == 4
+    assert not order.busy
