@@ -63,8 +63,8 @@ class PrefixOrder(httpx2.AsyncBaseTransport):
     waiting: list[_Waiter] = field(default_factory=list)
     busy: bool = False
     last: str | None = None
-    sent: list[str] = field(default_factory=list)
-    """The prompt key of each request, in the order sent (for tests and the bench)."""
+    sent: int = 0
+    """Requests sent so far."""
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         key = prompt_key(request)
@@ -81,7 +81,7 @@ class PrefixOrder(httpx2.AsyncBaseTransport):
                     self._release()
                 raise
         self.busy, self.last = True, key
-        self.sent.append(key)
+        self.sent += 1
         waits = QUEUED.get()
         if waits is not None:
             waits.seconds += time.perf_counter() - queued
@@ -118,17 +118,24 @@ class PrefixOrder(httpx2.AsyncBaseTransport):
 
 
 class _Releasing(httpx2.AsyncByteStream):
-    """The answer's body; the endpoint's turn ends when it has been read (or dropped)."""
+    """The answer's body; the endpoint's turn ends when it has been read (or dropped),
+    once, however many times the body is closed."""
 
     def __init__(self, stream: httpx2.AsyncByteStream, release: Callable[[], None]) -> None:
-        self.stream, self.release = stream, release
+        self.stream, self.release, self.released = stream, release, False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self.stream:
             yield chunk
+        self._done()  # read to the end: the endpoint is free (closing comes later)
 
     async def aclose(self) -> None:
         try:
             await self.stream.aclose()
         finally:
+            self._done()
+
+    def _done(self) -> None:
+        if not self.released:
+            self.released = True
             self.release()

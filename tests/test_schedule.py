@@ -4,9 +4,11 @@ when requests are sent, never what a case computes."""
 import asyncio
 import itertools
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from pydantic import BaseModel
 
@@ -171,5 +173,27 @@ async def test_a_request_that_fails_mid_answer_passes_the_turn_on() -> None:
         await llm.aclose()
     assert isinstance(results[0], EndpointError)
     assert results[1:] == ["ok", "ok", "ok"]
-    assert len(order.sent) == 4
+    assert order.sent == 4
+    assert not order.busy
+
+
+class Body(httpx2.AsyncByteStream):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"{}"
+
+
+async def test_a_body_closed_twice_ends_its_own_turn_only() -> None:
+    order = PrefixOrder(httpx2.MockTransport(lambda request: httpx2.Response(200, stream=Body())))
+    body = json.dumps({"model": "m", "messages": [{"role": "system", "content": "s"}]})
+    request = httpx2.Request("POST", "http://x/v1/chat/completions", content=body)
+    first = await order.handle_async_request(request)
+    second = asyncio.ensure_future(order.handle_async_request(request))
+    await asyncio.sleep(0)
+    assert order.waiting  # the second waits for the first's turn
+    await first.aclose()
+    answer = await second
+    assert order.busy  # the second holds the turn now
+    await first.aclose()  # closed again (a client may): the second's turn is untouched
+    assert order.busy
+    await answer.aclose()
     assert not order.busy
