@@ -179,8 +179,9 @@ def first_run() -> list[Row]:
         walls = []
         for _ in range(2):
             started = time.perf_counter()
-            subprocess.run([*nox, "-s", "demo"], cwd=clone, env=env, check=True,
-                           capture_output=True)  # fmt: skip
+            done = subprocess.run([*nox, "-s", "demo"], cwd=clone, env=env, check=True,
+                                  capture_output=True, text=True)  # fmt: skip
+            print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")  # what was built, fetched
             walls.append(time.perf_counter() - started)
         log = (caches / "xdg/llm-workflow-patterns/server.log").read_text(errors="replace")
         second = log[log.rindex("Uvicorn running") :] if "Uvicorn running" in log else log
