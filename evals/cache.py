@@ -26,6 +26,7 @@ from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
 from patterns.redact import redact_url, scrub
+from patterns.transport import async_pool
 
 logger = logging.getLogger("evals.cache")
 
@@ -42,7 +43,7 @@ class CachingTransport(httpx2.AsyncBaseTransport):
     ) -> None:
         self.directory = directory
         self.endpoint = endpoint
-        self.inner = inner or httpx2.AsyncHTTPTransport()
+        self.inner = inner or async_pool()
         self.hits = 0
         self.misses = 0
 

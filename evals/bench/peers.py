@@ -181,12 +181,14 @@ def run_tool(tool: str, prefix: list[str], base_url: str, cases: Path, body: Pat
     return timed([*prefix, *command], env)
 
 
-def _twice(tool: str, *args: object) -> Cost:
+def _twice(tool: str, prefix: list[str], base_url: str, cases: Path, body: Path,
+           concurrency: int, work: Path) -> Cost:  # fmt: skip
     """One run, and one more if the tool crashed (promptfoo's logger sometimes does)."""
+    args = (tool, prefix, base_url, cases, body, concurrency, work)
     try:
-        return run_tool(tool, *args)  # type: ignore[arg-type]
+        return run_tool(*args)
     except RuntimeError:
-        return run_tool(tool, *args)  # type: ignore[arg-type]
+        return run_tool(*args)
 
 
 def peers(cases: int = 2000, concurrencies: tuple[int, ...] = (1, 8, 64)) -> list[Row]:
