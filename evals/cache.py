@@ -25,8 +25,8 @@ import httpx2
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
-from patterns.redact import redact_url, scrub
-from patterns.transport import async_pool
+from patterns.core import redact_url, scrub
+from patterns.core import async_pool
 
 logger = logging.getLogger("evals.cache")
 

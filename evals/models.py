@@ -25,7 +25,7 @@ import httpx2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from patterns import LLM
-from patterns.redact import redact_url
+from patterns.core import redact_url
 from patterns.server import MODELS, LocalServer
 
 from .data import read_yaml

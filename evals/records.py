@@ -20,7 +20,7 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, Field, JsonValue, ValidationError
 
 from patterns import CallRecord, Usage
-from patterns.redact import scrub
+from patterns.core import scrub
 
 from .checks import CheckResult
 from .data import bulk

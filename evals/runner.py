@@ -26,7 +26,7 @@ import httpx2
 from pydantic import BaseModel, JsonValue
 
 from patterns import LLM, PatternsError, Trace
-from patterns.transport import async_pool
+from patterns.core import async_pool
 
 from . import records
 from .cache import EPOCH, CachingTransport

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import httpx2
 
-from patterns.transport import SENT_AT
+from patterns.core import SENT_AT
 
 
 @dataclass

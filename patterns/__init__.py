@@ -1,24 +1,47 @@
-"""LLM workflow patterns (chain, router, parallel, orchestra) on one small typed core."""
+"""LLM workflow patterns (chain, router, parallel, orchestra) on one small typed core.
 
-from .clock import Clock, fixed_clock, resolve_day, system_clock, today_line
-from .core import LLM, StructuredMode, ToolMode
-from .errors import (
+Layout: ``patterns.core`` (the typed call and what it is built from), ``patterns.calendar``
+(the example domain the patterns share), ``patterns.chain``/``router``/``parallel``/
+``orchestra`` (one module per pattern), ``patterns.server`` (the embedded model) and
+``patterns.testing`` (the pytest plugin and a scripted stub endpoint).
+"""
+
+from .calendar import resolve_day
+from .core import (
+    DEFAULT_THRESHOLD,
+    LLM,
     Attempt,
     AuthenticationFailed,
+    CallRecord,
+    Clock,
+    Confident,
     ConfigurationError,
     EndpointError,
     InputError,
     ModelNotFound,
     ModelResponseError,
     PatternsError,
+    Percent,
     RateLimited,
+    Rejection,
     RequestRejected,
+    ServerError,
+    StructuredMode,
     StructuredOutputError,
     TokenBudgetExceeded,
+    Tool,
+    ToolCall,
+    ToolMode,
+    ToolRetry,
+    Trace,
+    Usage,
+    confidence_gate,
+    fixed_clock,
+    passes,
+    system_clock,
+    today_line,
+    tool,
 )
-from .gate import DEFAULT_THRESHOLD, Confident, Percent, Rejection, confidence_gate, passes
-from .tools import Tool, ToolCall, ToolRetry, tool
-from .usage import CallRecord, Trace, Usage
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -38,6 +61,7 @@ __all__ = [
     "RateLimited",
     "Rejection",
     "RequestRejected",
+    "ServerError",
     "StructuredMode",
     "StructuredOutputError",
     "TokenBudgetExceeded",

@@ -28,10 +28,21 @@ from .calendar import (
     calendar_link,
     resolve_start,
 )
-from .clock import Clock, system_clock, today_line
-from .core import LLM, short
-from .gate import DEFAULT_THRESHOLD, Confident, Percent, Rejection, confidence_gate
-from .usage import CallRecord, Trace, Usage
+from .core import (
+    DEFAULT_THRESHOLD,
+    LLM,
+    CallRecord,
+    Clock,
+    Confident,
+    Percent,
+    Rejection,
+    Trace,
+    Usage,
+    confidence_gate,
+    short,
+    system_clock,
+    today_line,
+)
 
 logger = logging.getLogger("patterns.chain")
 
@@ -80,10 +91,16 @@ class Confirmation(BaseModel):
     """One or two friendly sentences confirming the event: name, date, time, participants."""
 
 
+class ChainRejection(Rejection):
+    """Why this pattern's gate stopped a run."""
+
+    reason: Literal["not_calendar_event", "low_confidence"]
+
+
 class ChainResult(BaseModel):
     outcome: Literal["confirmed", "rejected"]
     extraction: EventExtraction
-    rejection: Rejection | None = None
+    rejection: ChainRejection | None = None
     details: EventDetails | None = None
     confirmation: Confirmation | None = None
     calendar_link: str | None = None
@@ -129,10 +146,10 @@ async def extract_event_info(llm: LLM, text: str, trace: Trace) -> EventExtracti
     )
 
 
-def gate(extraction: EventExtraction, threshold: float) -> Rejection | None:
+def gate(extraction: EventExtraction, threshold: float) -> ChainRejection | None:
     if not extraction.is_calendar_event:
-        return Rejection(reason="not_calendar_event", detail=extraction.description)
-    return confidence_gate(extraction.confidence, threshold)
+        return ChainRejection(reason="not_calendar_event", detail=extraction.description)
+    return confidence_gate(extraction.confidence, threshold, ChainRejection)
 
 
 async def parse_event_details(llm: LLM, text: str, clock: Clock, trace: Trace) -> EventDetails:

@@ -24,10 +24,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model
 
-from .core import LLM
-from .errors import PatternsError, StructuredOutputError
-from .gate import Percent, passes
-from .usage import CallRecord, Trace, Usage
+from .core import (
+    LLM,
+    CallRecord,
+    PatternsError,
+    Percent,
+    StructuredOutputError,
+    Trace,
+    Usage,
+    passes,
+)
 
 logger = logging.getLogger("patterns.orchestra")
 

@@ -21,11 +21,21 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from .calendar import Calendar
-from .clock import Clock, system_clock
-from .core import LLM, short
-from .gate import DEFAULT_THRESHOLD, Confident, Percent, Rejection, confidence_gate
+from .core import (
+    DEFAULT_THRESHOLD,
+    LLM,
+    CallRecord,
+    Clock,
+    Confident,
+    Percent,
+    Rejection,
+    Trace,
+    Usage,
+    confidence_gate,
+    short,
+    system_clock,
+)
 from .router import RouterResult, route_calendar_request
-from .usage import CallRecord, Trace, Usage
 
 logger = logging.getLogger("patterns.parallel")
 
@@ -70,11 +80,17 @@ class SecurityCheck(BaseModel):
     model, its verdict alone is the same for every message (see evals/)."""
 
 
+class ParallelRejection(Rejection):
+    """Why this pattern's gate stopped a run."""
+
+    reason: Literal["unsafe", "not_calendar_event", "low_confidence"]
+
+
 class ParallelResult(BaseModel):
     outcome: Literal["processed", "rejected"]
     validation: CalendarValidation
     security: SecurityCheck
-    rejection: Rejection | None = None
+    rejection: ParallelRejection | None = None
     processed: RouterResult | None = None
     """The request as the router handled it, when the gate let it through."""
     calls: list[CallRecord]
@@ -158,13 +174,13 @@ async def check_security(llm: LLM, text: str, trace: Trace) -> SecurityCheck:
 
 def gate(
     validation: CalendarValidation, security: SecurityCheck, threshold: float
-) -> Rejection | None:
+) -> ParallelRejection | None:
     if not security.is_safe:
         flags = ", ".join(security.risk_flags)
-        return Rejection(reason="unsafe", detail=f"security check failed: {flags}")
+        return ParallelRejection(reason="unsafe", detail=f"security check failed: {flags}")
     if not validation.is_calendar_request:
-        return Rejection(reason="not_calendar_event", detail="validation: not a calendar request")
-    return confidence_gate(validation.confidence, threshold)
+        return ParallelRejection(reason="not_calendar_event", detail="validation: not a calendar request")
+    return confidence_gate(validation.confidence, threshold, ParallelRejection)
 
 
 async def process_request(

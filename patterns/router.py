@@ -22,12 +22,23 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from .calendar import Calendar, CalendarTools, Event, calendar_link
-from .clock import Clock, system_clock, today_line
-from .core import LLM, short
-from .errors import StructuredOutputError
-from .gate import DEFAULT_THRESHOLD, Confident, Percent, Rejection, confidence_gate
-from .tools import ToolCall
-from .usage import CallRecord, Trace, Usage
+from .core import (
+    DEFAULT_THRESHOLD,
+    LLM,
+    CallRecord,
+    Clock,
+    Confident,
+    Percent,
+    Rejection,
+    StructuredOutputError,
+    ToolCall,
+    Trace,
+    Usage,
+    confidence_gate,
+    short,
+    system_clock,
+    today_line,
+)
 
 logger = logging.getLogger("patterns.router")
 
@@ -53,10 +64,16 @@ class CalendarResponse(BaseModel):
     calendar_link: str | None = None
 
 
+class RouteRejection(Rejection):
+    """Why this pattern's gate stopped a run."""
+
+    reason: Literal["unsupported_request", "low_confidence"]
+
+
 class RouterResult(BaseModel):
     outcome: Literal["handled", "rejected", "failed"]
     decision: RouteDecision
-    rejection: Rejection | None = None
+    rejection: RouteRejection | None = None
     action: ToolCall | None = None
     """The tool the handler ran, with its validated arguments and result."""
     response: CalendarResponse | None = None
@@ -88,10 +105,10 @@ async def classify(llm: LLM, text: str, trace: Trace) -> RouteDecision:
     )
 
 
-def gate(decision: RouteDecision, threshold: float) -> Rejection | None:
+def gate(decision: RouteDecision, threshold: float) -> RouteRejection | None:
     if decision.request_type == "other":
-        return Rejection(reason="unsupported_request", detail=decision.description)
-    return confidence_gate(decision.confidence, threshold)
+        return RouteRejection(reason="unsupported_request", detail=decision.description)
+    return confidence_gate(decision.confidence, threshold, RouteRejection)
 
 
 async def handle_new_event(llm: LLM, text: str, tools: CalendarTools, trace: Trace) -> ToolCall:

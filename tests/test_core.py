@@ -19,7 +19,7 @@ from patterns import (
     passes,
     resolve_day,
 )
-from patterns.stub import Reply, always, stub_server
+from patterns.testing.stub import Reply, always, stub_server
 
 
 class Score(BaseModel):
@@ -265,7 +265,7 @@ def test_the_prompt_shows_as_much_of_the_schema_as_asked(
 def _with_logprobs(tokens: list[tuple[str, list[tuple[str, float]]]]) -> bytes:
     import json as json_
 
-    from patterns.stub import completion
+    from patterns.testing.stub import completion
 
     body = completion(Reply("".join(t for t, _ in tokens)), "m")
     body["choices"][0]["logprobs"] = {

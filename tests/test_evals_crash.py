@@ -17,7 +17,7 @@ import pytest
 
 from evals import records
 from evals.cli import main
-from patterns.stub import Reply, StubServer, stub_server
+from patterns.testing.stub import Reply, StubServer, stub_server
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "evaluate-your-prompt"
 CASES = 8

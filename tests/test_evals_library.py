@@ -17,7 +17,7 @@ from evals.cache import CachingTransport
 from evals.cli import main
 from evals.records import Record, ResultsFile
 from evals.runner import latest_run
-from patterns.stub import Reply, StubServer, completion, stub_server
+from patterns.testing.stub import Reply, StubServer, completion, stub_server
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "evaluate-your-prompt"
 TICKETS = {

@@ -1,7 +1,7 @@
 """A misbehaving endpoint, fault by fault: what the core does and what the user sees.
 
 Each fault either recovers through bounded retries with backoff, or ends in a typed
-error from ``patterns.errors`` whose message says what happened and what to do.
+error from ``patterns.core`` whose message says what happened and what to do.
 """
 
 import time
@@ -20,7 +20,7 @@ from patterns import (
     RateLimited,
     StructuredOutputError,
 )
-from patterns.stub import Reply, always, stub_server
+from patterns.testing.stub import Reply, always, stub_server
 
 FAST_RETRY = {"retry-after-ms": "5"}  # honoured by the openai SDK: keeps the suite fast
 SECRET = "sk-test-abcdefghijklmnopqrstuvwxyz0123456789"

@@ -12,9 +12,9 @@ import pytest
 from pydantic import BaseModel
 
 from patterns import LLM, EndpointError, ModelResponseError, PatternsError, Trace
-from patterns.errors import TokenBudgetExceeded
-from patterns.redact import redact, redact_url
-from patterns.stub import Reply, StubServer, always, completion, stub_server
+from patterns.core import TokenBudgetExceeded
+from patterns.core import redact, redact_url
+from patterns.testing.stub import Reply, StubServer, always, completion, stub_server
 
 KEY = "sk-proj-HOSTILEHOSTILEHOSTILE0042"
 PASSWORD = "pw-in-the-url-0042"

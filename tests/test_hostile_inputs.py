@@ -9,7 +9,7 @@ from evals.obfuscate import VARIANTS, variants
 from patterns import LLM, resolve_day
 from patterns.chain import process_calendar_request
 from patterns.parallel import normalise, screen
-from patterns.stub import Reply, always, by_schema, stub_server
+from patterns.testing.stub import Reply, always, by_schema, stub_server
 from tests.conftest import WEDNESDAY
 
 

@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel
 
 from patterns import LLM, EndpointError
-from patterns.stub import Reply, StubServer, stub_server
+from patterns.testing.stub import Reply, StubServer, stub_server
 
 
 class Answer(BaseModel):

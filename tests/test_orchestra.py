@@ -9,7 +9,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from patterns import LLM, InputError
 from patterns.orchestra import write_document
-from patterns.stub import Reply, by_schema, stub_server
+from patterns.testing.stub import Reply, by_schema, stub_server
 
 TOPIC = "Why small teams should write design docs"
 

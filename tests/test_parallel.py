@@ -7,7 +7,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from patterns import LLM
 from patterns.parallel import process_request
-from patterns.stub import Reply, by_schema, stub_server
+from patterns.testing.stub import Reply, by_schema, stub_server
 from tests.calendars import dump, office
 from tests.conftest import WEDNESDAY
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from patterns.stub import Reply, StubServer
+from patterns.testing.stub import Reply, StubServer
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "prompt-regression"
 SUMMARY = (

@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from patterns import LLM, CallRecord, Rejection, StructuredOutputError, Trace, Usage
+from patterns import LLM, CallRecord, StructuredOutputError, Trace, Usage
 from patterns.calendar import EventDetails
-from patterns.chain import ChainResult, Confirmation, EventExtraction
-from patterns.stub import Reply, always, stub_server
+from patterns.chain import ChainRejection, ChainResult, Confirmation, EventExtraction
+from patterns.testing.stub import Reply, always, stub_server
 
 
 class Answer(BaseModel):
@@ -57,7 +57,7 @@ results = st.builds(
     ),
     rejection=st.none()
     | st.builds(
-        Rejection, reason=st.sampled_from(["not_calendar_event", "low_confidence"]), detail=text
+        ChainRejection, reason=st.sampled_from(["not_calendar_event", "low_confidence"]), detail=text
     ),
     details=st.none()
     | st.builds(

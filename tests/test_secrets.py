@@ -9,7 +9,7 @@ import vcr
 from pydantic import BaseModel
 
 from patterns import LLM
-from patterns.stub import Reply, always, stub_server
+from patterns.testing.stub import Reply, always, stub_server
 from patterns.testing import ReadableYAML, scrub_request, scrub_response
 
 ROOT = Path(__file__).parent.parent

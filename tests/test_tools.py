@@ -8,7 +8,7 @@ import pytest
 
 from patterns import LLM, StructuredOutputError, Trace, fixed_clock
 from patterns.calendar import Calendar, CalendarTools
-from patterns.stub import Reply, always, stub_server
+from patterns.testing.stub import Reply, always, stub_server
 from tests.calendars import dump, office
 
 WEDNESDAY = fixed_clock("2026-11-25T10:00:00")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from patterns.stub import Reply, always, stub_server
+from patterns.testing.stub import Reply, always, stub_server
 
 from .. import cli
 from ..suite import Suite

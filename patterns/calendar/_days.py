@@ -1,36 +1,10 @@
-"""An injectable clock, and day phrases resolved against it.
-
-Prompts that say what today is take it from a ``Clock``: recordings made with
-``fixed_clock`` replay on any day.
-"""
+"""Day phrases ("next Tuesday", "Dec 3", "in 2 days") resolved in code against today:
+small models miscount days."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import suppress
 from datetime import date, datetime, timedelta
-
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    return datetime.now().astimezone()
-
-
-def fixed_clock(at: datetime | str) -> Clock:
-    """A clock that always says ``at``: makes prompts that mention today reproducible."""
-    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
-    return lambda: moment
-
-
-def today_line(clock: Clock) -> str:
-    """The sentence prompts use to say what day it is, from the injected clock."""
-    return f"Today is {_day(clock().date())}."
-
-
-def _day(d: date) -> str:
-    return f"{d:%A} {d.isoformat()}"
-
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _RELATIVE = {"today": 0, "tonight": 0, "tomorrow": 1, "day after tomorrow": 2}

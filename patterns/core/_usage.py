@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from .errors import TokenBudgetExceeded
+from ._errors import TokenBudgetExceeded
 
 
 class Usage(BaseModel):

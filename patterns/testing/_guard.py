@@ -1,0 +1,86 @@
+"""The plugin's guarantees, whatever ``vcr_config`` a project adds: refused options, and
+the filters that always run."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from vcr import filters
+
+from ._scrub import Secrets, scrub_request, scrub_response
+
+
+class RecordingConfigError(ValueError):
+    """A ``vcr_config`` (or ``vcr`` mark) asked for something that would make replays lie."""
+
+
+PLUGIN_CONFIG: dict[str, Any] = {
+    "serializer": "yaml",
+    "match_on": ("method", "path", "llm_body"),
+    "decode_compressed_response": True,
+    "allow_playback_repeats": False,
+    # Loopback stays reachable for the stub servers some tests start.
+    "allowed_hosts": ["127.0.0.1", "localhost"],
+}
+
+REFUSED: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "record_mode": (
+        lambda value: True,
+        "it would decide for every run whether tests may reach the network; pass "
+        "--record-mode on the command line when you mean to record",
+    ),
+    "serializer": (
+        lambda value: value != "yaml",
+        "the plugin's serializer keeps cassettes readable and refuses to write secrets",
+    ),
+    "match_on": (
+        lambda value: (
+            "llm_body" not in value or bool({"uri", "host", "port", "scheme"} & set(value))
+        ),
+        "requests must be matched by 'llm_body' (a changed prompt must fail), and cannot be "
+        "matched by uri, host, port or scheme, which cassettes do not store; add matchers "
+        "with additional_matchers",
+    ),
+    "allow_playback_repeats": (
+        bool,
+        "a test that makes more calls than were recorded would pass",
+    ),
+    "decode_compressed_response": (
+        lambda value: not value,
+        "a compressed answer cannot be scrubbed of secrets or read in a diff",
+    ),
+}
+
+
+def guarded_options(options: dict[str, Any], secrets: Secrets) -> dict[str, Any]:
+    """The cassette options a project asked for, merged with the plugin's guarantees."""
+    for name, (refused, why) in REFUSED.items():
+        if name in options and refused(options[name]):
+            raise RecordingConfigError(
+                f"patterns.testing refuses vcr option {name}={options[name]!r}: {why}."
+            )
+    merged = {**PLUGIN_CONFIG, **options}
+    header_filters = [
+        h if isinstance(h, tuple) else (h, None) for h in merged.pop("filter_headers", ())
+    ]
+    theirs_request = _as_tuple(merged.pop("before_record_request", merged.pop("before_record", ())))
+    theirs_response = _as_tuple(merged.get("before_record_response", ()))
+    merged["before_record_request"] = (
+        secrets.harvest,  # first: their filters may drop the headers that carry the key
+        functools.partial(filters.replace_headers, replacements=header_filters),
+        *theirs_request,
+        scrub_request,  # last: nothing they do can bring back what it removes
+    )
+    merged["before_record_response"] = (
+        *theirs_response,
+        functools.partial(scrub_response, secrets=secrets),
+    )
+    return merged
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    if not value:
+        return ()
+    return tuple(value) if isinstance(value, list | tuple) else (value,)
