@@ -179,7 +179,9 @@ def gate(
         flags = ", ".join(security.risk_flags)
         return ParallelRejection(reason="unsafe", detail=f"security check failed: {flags}")
     if not validation.is_calendar_request:
-        return ParallelRejection(reason="not_calendar_event", detail="validation: not a calendar request")
+        return ParallelRejection(
+            reason="not_calendar_event", detail="validation: not a calendar request"
+        )
     return confidence_gate(validation.confidence, threshold, ParallelRejection)
 
 

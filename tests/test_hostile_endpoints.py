@@ -12,8 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from patterns import LLM, EndpointError, ModelResponseError, PatternsError, Trace
-from patterns.core import TokenBudgetExceeded
-from patterns.core import redact, redact_url
+from patterns.core import TokenBudgetExceeded, redact, redact_url
 from patterns.testing.stub import Reply, StubServer, always, completion, stub_server
 
 KEY = "sk-proj-HOSTILEHOSTILEHOSTILE0042"

@@ -57,7 +57,9 @@ results = st.builds(
     ),
     rejection=st.none()
     | st.builds(
-        ChainRejection, reason=st.sampled_from(["not_calendar_event", "low_confidence"]), detail=text
+        ChainRejection,
+        reason=st.sampled_from(["not_calendar_event", "low_confidence"]),
+        detail=text,
     ),
     details=st.none()
     | st.builds(

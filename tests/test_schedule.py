@@ -17,8 +17,8 @@ from evals.cli import main
 from evals.runner import latest_run
 from evals.schedule import PrefixOrder
 from patterns import LLM, EndpointError
-from patterns.testing.stub import Reply, stub_server
 from patterns.core import async_pool
+from patterns.testing.stub import Reply, stub_server
 
 SUITE = """
 from pathlib import Path

@@ -9,8 +9,8 @@ import vcr
 from pydantic import BaseModel
 
 from patterns import LLM
-from patterns.testing.stub import Reply, always, stub_server
 from patterns.testing import ReadableYAML, scrub_request, scrub_response
+from patterns.testing.stub import Reply, always, stub_server
 
 ROOT = Path(__file__).parent.parent
 SECRET_LIKE = re.compile(

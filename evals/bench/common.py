@@ -69,8 +69,8 @@ def stub_process(
 ) -> Iterator[str]:
     """The stub endpoint in its own process, so it does not share the client's CPU time."""
     port = free_port()
-    command = [sys.executable, "-m", "patterns.testing.stub", "--port", str(port), "--delay", str(delay),
-               "--content", json.dumps(content)]  # fmt: skip
+    command = [sys.executable, "-m", "patterns.testing.stub", "--port", str(port),
+               "--delay", str(delay), "--content", json.dumps(content)]  # fmt: skip
     if answers:
         command += ["--answers", json.dumps(answers)]
     if tls:

@@ -20,8 +20,8 @@ from patterns.calendar import Calendar
 from patterns.chain import process_calendar_request
 from patterns.core import CHAT_PATH
 from patterns.parallel import process_request
-from patterns.testing.stub import Reply, by_schema, stub_server
 from patterns.testing import ReadableYAML, llm_body, scrub_request, scrub_response
+from patterns.testing.stub import Reply, by_schema, stub_server
 
 from .common import (
     CASSETTE,

@@ -10,12 +10,10 @@ import sys
 from pathlib import Path
 
 from ..core import DEFAULT_MODEL
-
-logger = logging.getLogger("patterns.server")
-
-
 from ._local import LocalServer, stop_on_sigterm
 from ._models import MODELS, ModelSpec, model_file
+
+logger = logging.getLogger("patterns.server")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,11 +17,9 @@ from types import TracebackType
 from typing import Any
 
 from ..core import LLM, ServerError
+from ._models import QWEN_05B, ModelSpec, _port_taken, cache_dir, free_port, model_file
 
 logger = logging.getLogger("patterns.server")
-
-
-from ._models import QWEN_05B, ModelSpec, _port_taken, cache_dir, free_port, model_file
 
 
 class LocalServer:

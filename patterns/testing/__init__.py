@@ -32,6 +32,10 @@ endpoint).
 """
 
 from ..core import REDACTED
+
+# The helpers, for projects that build their own rig.
+from ._cassettes import CassetteSecretError, ReadableYAML, canonical_body, llm_body
+
 # The plugin: pytest registers the hooks and fixtures it finds in this module.
 from ._fixtures import (  # noqa: F401
     REPLAY_BASE_URL,
@@ -41,6 +45,7 @@ from ._fixtures import (  # noqa: F401
     llm_stub,
     snapshot_json,
 )
+from ._guard import PLUGIN_CONFIG, REFUSED, RecordingConfigError, guarded_options
 from ._hooks import (  # noqa: F401
     INI_OPTIONS,
     UnplayedInteractionsError,
@@ -52,20 +57,13 @@ from ._hooks import (  # noqa: F401
     vcr_cassette_dir,
     vcr_config,
 )
-
-# The helpers, for projects that build their own rig.
-from ._cassettes import CassetteSecretError, ReadableYAML, canonical_body, llm_body
-from ._guard import PLUGIN_CONFIG, REFUSED, RecordingConfigError, guarded_options
 from ._scrub import KEPT_HEADERS, Secrets, credentials, scrub_request, scrub_response, scrub_uri
-from ..core import REDACTED
 
 __all__ = [
     "KEPT_HEADERS",
     "PLUGIN_CONFIG",
-    "REFUSED",
-    "credentials",
-    "record_command",
     "REDACTED",
+    "REFUSED",
     "CassetteSecretError",
     "Endpoint",
     "ReadableYAML",
@@ -73,8 +71,10 @@ __all__ = [
     "Secrets",
     "UnplayedInteractionsError",
     "canonical_body",
+    "credentials",
     "guarded_options",
     "llm_body",
+    "record_command",
     "scrub_request",
     "scrub_response",
     "scrub_uri",
