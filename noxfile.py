@@ -51,7 +51,7 @@ def record(session: nox.Session) -> None:
 
     Uses the embedded model unless PATTERNS_BASE_URL names an endpoint, e.g.
     `PATTERNS_BASE_URL=https://api.openai.com/v1 PATTERNS_MODEL=gpt-4o-mini
-    PATTERNS_STRUCTURED_MODE=json_schema nox -s record -- tests/test_chain.py`.
+    PATTERNS_STRUCTURED_MODE=json_schema nox -s record -- tests/patterns/test_chain.py`.
     """
     endpoint = "PATTERNS_BASE_URL" in os.environ
     extras = ".[testing,evals]" if endpoint else ".[testing,evals,local]"

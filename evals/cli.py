@@ -37,7 +37,7 @@ from .compare import Comparison, compare
 from .data import DatasetError, write_schema
 from .models import ModelConfig, ModelError, from_flag, load_models
 from .records import DiskFull, Record, ResultsLocked
-from .runner import Options, SuiteRun, latest_run, measure, run_suite
+from .runner import DEFAULT_CACHE, DEFAULT_OUT, Options, SuiteRun, latest_run, measure, run_suite
 from .suite import Suite, SuiteError, load_suites
 from .suites import BUILTIN
 
@@ -174,7 +174,7 @@ def parser() -> argparse.ArgumentParser:
         default=1,
         help="repeat every case N times (non-deterministic endpoints)",
     )
-    run.add_argument("--out", type=Path, default=Path("evals/runs"))
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT)
     run.add_argument(
         "--fresh",
         action="store_true",
@@ -195,7 +195,7 @@ def parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=300.0, help="seconds for one request, answer included"
     )
     run.add_argument("--no-cache", action="store_true")
-    run.add_argument("--cache", type=Path, default=Path("evals/cache"))
+    run.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     run.add_argument(
         "--baseline", type=Path, help="an earlier --out folder (or run folder) to compare against"
     )
@@ -233,7 +233,7 @@ def parser() -> argparse.ArgumentParser:
     )
     cache = sub.add_parser("cache", help="the response cache")
     cache.add_argument("action", choices=["clear"])
-    cache.add_argument("--cache", type=Path, default=Path("evals/cache"))
+    cache.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     schema = sub.add_parser("schema", help="print the JSON schema of a suite's dataset files")
     schema.add_argument("suite")
     return p

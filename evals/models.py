@@ -25,12 +25,12 @@ import httpx2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from patterns import LLM
-from patterns.core import redact_url
+from patterns.core import DEFAULT_MODEL, redact_url
 from patterns.server import MODELS, LocalServer
 
 from .data import read_yaml
 
-DEFAULT_EMBEDDED = "qwen2.5-coder-0.5b-instruct"
+DEFAULT_EMBEDDED = DEFAULT_MODEL
 
 
 class ModelError(ValueError):

@@ -158,13 +158,19 @@ def latest_run(root: Path, suite: str) -> Path | None:
     return root / suite / pointer.read_text().strip()
 
 
+DEFAULT_OUT = Path("evals/runs")
+"""Where runs go unless told (``--out``)."""
+DEFAULT_CACHE = Path("evals/cache")
+"""Where the response cache lives unless told (``--cache``)."""
+
+
 @dataclass
 class Options:
-    out: Path = Path("evals/runs")
+    out: Path = DEFAULT_OUT
     epochs: int = 1
     fresh: bool = False
     retry_errors: bool = False
-    cache: Path | None = Path("evals/cache")
+    cache: Path | None = DEFAULT_CACHE
     timeout: float = 300.0
     splits: set[str] | None = None
     quick: bool = False

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 CASSETTE = (
-    Path(__file__).parent / "cassettes/test_chain/test_a_non_event_is_rejected_at_the_gate.yaml"
+    Path(__file__).parents[2]
+    / "cassettes/tests/patterns/test_chain/test_a_non_event_is_rejected_at_the_gate.yaml"
 )
 
 CONFTEST = 'pytest_plugins = ["patterns.testing"]  # its llm fixture: a dummy endpoint at replay'

@@ -19,7 +19,7 @@ from evals.records import Record, ResultsFile
 from evals.runner import latest_run
 from patterns.testing.stub import Reply, StubServer, completion, stub_server
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "evaluate-your-prompt"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "evaluate-your-prompt"
 TICKETS = {
     "I was charged twice": ("billing", False),
     "The checkout page crashes": ("bug", True),

@@ -12,7 +12,7 @@ from patterns import LLM
 from patterns.testing import ReadableYAML, scrub_request, scrub_response
 from patterns.testing.stub import Reply, always, stub_server
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 SECRET_LIKE = re.compile(
     r"sk-[A-Za-z0-9_-]{16,}|Bearer\s+[A-Za-z0-9._-]{8,}|authorization|openai-organization"
     r"|openai-project|org-[A-Za-z0-9]{16,}|proj_[A-Za-z0-9]{16,}|api[-_]key",
@@ -26,7 +26,7 @@ class Answer(BaseModel):
 
 
 def test_no_committed_cassette_holds_anything_secret_like() -> None:
-    cassettes = sorted((ROOT / "tests" / "cassettes").rglob("*.yaml"))
+    cassettes = sorted((ROOT / "cassettes").rglob("*.yaml"))
     assert cassettes, "no cassettes found"
     found = {
         str(path.relative_to(ROOT)): match.group(0)

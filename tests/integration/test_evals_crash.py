@@ -19,7 +19,7 @@ from evals import records
 from evals.cli import main
 from patterns.testing.stub import Reply, StubServer, stub_server
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "evaluate-your-prompt"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "evaluate-your-prompt"
 CASES = 8
 HELD_AFTER = 3
 """Requests answered before the stub holds the rest until the test releases them: the run

@@ -1,10 +1,10 @@
 """Benchmarks: each figure against its natural limit, measured in one run on this machine.
 
-    python -m evals.bench               # everything, the embedded model included
-    python -m evals.bench --skip-model  # the offline figures only (no model needed)
-    python -m evals.bench --orders      # request order and the server's cache (model)
-    python -m evals.bench --scale       # 100,000 cases: load, run, report; connections
-    python -m evals.bench --peers       # beside the bare SDK, pydantic-evals, inspect-ai,
+    python -m bench               # everything, the embedded model included
+    python -m bench --skip-model  # the offline figures only (no model needed)
+    python -m bench --orders      # request order and the server's cache (model)
+    python -m bench --scale       # 100,000 cases: load, run, report; connections
+    python -m bench --peers       # beside the bare SDK, pydantic-evals, inspect-ai,
                                         # promptfoo (installed in their own environments)
 
 Prints a table and writes evals/runs/bench.json. Nothing here is a test: a slow
@@ -31,9 +31,7 @@ from .scale import connections, scale
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m evals.bench", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--skip-model", action="store_true", help="leave out the embedded model")
     parser.add_argument("--out", type=Path, default=ROOT / "evals/runs/bench.json")
     parser.add_argument(

@@ -9,7 +9,7 @@ import pytest
 
 from patterns.testing.stub import Reply, StubServer
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "prompt-regression"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "prompt-regression"
 SUMMARY = (
     '{"sentence": "The old depot becomes a library with a rooftop garden.", "topic": "library"}'
 )

@@ -120,7 +120,8 @@ def test_a_missing_model_package_says_what_to_install(
 
 def test_a_server_outlives_no_owner_even_one_killed_with_sigkill(tmp_path: Path) -> None:
     owner_script = (
-        "import sys, time; from pathlib import Path; from tests.test_server import FakeServer; "
+        "import sys, time; from pathlib import Path; "
+        "from tests.patterns.test_server import FakeServer; "
         f"server = FakeServer(Path({str(tmp_path)!r})).start(); "
         "print(server.process.pid, flush=True); time.sleep(600)"
     )

@@ -19,13 +19,14 @@ from typing import Any, TypedDict
 from pydantic import BaseModel
 from rich.console import Console
 
+from evals import cli
+from evals.records import Record
 from patterns.server import free_port
 
-from .. import cli
-from ..records import Record
-
-ROOT = Path(__file__).parents[2]
-CASSETTE = ROOT / "tests/cassettes/test_chain/test_a_clear_event_is_confirmed_end_to_end.yaml"
+ROOT = Path(__file__).parents[1]
+CASSETTE = (
+    ROOT / "cassettes/tests/patterns/test_chain/test_a_clear_event_is_confirmed_end_to_end.yaml"
+)
 console = Console()
 
 

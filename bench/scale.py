@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from evals import cli
+from evals.suite import Suite
 from patterns.testing.stub import Reply, always, stub_server
 
-from .. import cli
-from ..suite import Suite
 from .common import STUB_ANSWERS, Row, row, stub_process, timed_eval
 from .harness import bare_async_rate
 
