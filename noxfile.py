@@ -111,10 +111,12 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def lint(session: nox.Session) -> None:
-    """Check style and common bugs with ruff."""
+    """Check style and common bugs with ruff, and the import layering with import-linter."""
+    session.install("-e", ".[testing,evals]")
     install_groups(session, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
 
 
 @nox.session(python=PYTHON, default=False)
