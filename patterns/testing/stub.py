@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from ..core import LLM
+
 
 @dataclass
 class Reply:
@@ -53,6 +55,13 @@ class StubServer:
     connections: int = 0
     answered: int = 0
     """Connections accepted (a client that keeps connections alive opens few)."""
+
+    def llm(self, **options: Any) -> LLM:
+        """An ``LLM`` on this stub: ``json_object`` mode, no SDK retries, unless told."""
+        return LLM.from_env(
+            base_url=self.base_url,
+            **{"mode": "json_object", "max_retries": 0, **options},
+        )
 
 
 def completion(reply: Reply, model: str) -> dict[str, Any]:

@@ -149,7 +149,7 @@ def test_a_hang_past_the_timeout_is_cut_short() -> None:
 )
 def test_odd_and_hostile_text_reaches_the_model_as_data_only(text: str) -> None:
     with stub_server(always(GOOD)) as stub:
-        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        llm = stub.llm()
         llm.parse(Answer, system="Decide.", user=text, step="x")
     [body] = stub.requests
     system, user = body["messages"]

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from evals.obfuscate import VARIANTS, variants
-from patterns import LLM, resolve_day
+from patterns import resolve_day
 from patterns.chain import process_calendar_request
 from patterns.parallel import normalise, screen
 from patterns.testing.stub import Reply, always, by_schema, stub_server
@@ -43,7 +43,7 @@ async def test_an_impossible_day_from_the_model_is_fed_back_like_any_invalid_ans
         Confirmation=always(Reply(json.dumps({"confirmation_message": "Booked."}))),
     )
     with stub_server(script) as stub:
-        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        llm = stub.llm()
         result = await process_calendar_request(
             "Lunch with Ana in 9999999 days", llm=llm, clock=WEDNESDAY
         )

@@ -250,7 +250,7 @@ def test_the_prompt_shows_as_much_of_the_schema_as_asked(
     shown: str, has_schema: bool, has_descriptions: bool
 ) -> None:
     with stub_server(always(Reply('{"summary": "Lunch on Friday."}'))) as stub:
-        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        llm = stub.llm()
         llm.with_settings(prompt_schema=shown, seed=7).parse(
             Described, system="Summarise.", user="lunch friday", step="x"
         )
@@ -294,7 +294,7 @@ def test_token_confidence_is_the_probability_of_the_decision_among_its_values() 
         (', "confidence_percent": 99}', []),
     ]
     with stub_server(always(Reply(raw_body=_with_logprobs(answer)))) as stub:
-        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        llm = stub.llm()
         verbal = llm.parse(EventExtraction, system="s", user="u", step="x")
         tokens = llm.with_settings(confidence="tokens").parse(
             EventExtraction, system="s", user="u", step="x"

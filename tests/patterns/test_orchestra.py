@@ -90,7 +90,7 @@ def scripted(scores: list[int], edited: list[str]) -> Any:
 
 async def test_each_writer_sees_the_sections_before_it_and_its_target_length() -> None:
     with stub_server(scripted([90], [])) as stub:
-        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        llm = stub.llm()
         await write_document(TOPIC, llm=llm)
         await llm.aclose()
     writes = [b for b in stub.requests if b["response_format"]["schema"]["title"] == "Draft"]
@@ -104,7 +104,7 @@ async def test_each_writer_sees_the_sections_before_it_and_its_target_length() -
 
 async def test_only_edited_sections_are_rewritten_and_rounds_are_capped() -> None:
     with stub_server(scripted([50, 60, 70, 95], ["Two"])) as stub:
-        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        llm = stub.llm()
         result = await write_document(TOPIC, llm=llm, threshold=0.8, max_revisions=2)
         await llm.aclose()
 
@@ -127,7 +127,7 @@ async def test_a_revision_that_never_validates_keeps_the_draft() -> None:
         return otherwise(body)
 
     with stub_server(script) as stub:
-        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        llm = stub.llm()
         result = await write_document(TOPIC, llm=llm, threshold=0.8, max_revisions=1)
         await llm.aclose()
 
@@ -161,7 +161,7 @@ def long_drafts(otherwise: Any) -> Any:
 
 async def test_the_input_limit_is_for_the_topic_not_for_the_drafts_the_pattern_adds() -> None:
     with stub_server(long_drafts(scripted([90, 90, 90], []))) as stub:
-        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        llm = stub.llm()
         result = await write_document(TOPIC, llm=llm)
         await llm.aclose()
     reviews = [
@@ -181,7 +181,7 @@ async def test_a_step_that_fails_after_the_plan_returns_what_was_written() -> No
         return otherwise(body)
 
     with stub_server(script) as stub:
-        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        llm = stub.llm()
         result = await write_document(TOPIC, llm=llm)
         await llm.aclose()
     assert [first(s.content) for s in result.sections] == ["draft 0", "draft 1", "draft 2"]
@@ -194,7 +194,7 @@ async def test_a_step_that_fails_after_the_plan_returns_what_was_written() -> No
 
 async def test_an_oversized_topic_is_still_refused_before_any_request() -> None:
     with stub_server(scripted([90], [])) as stub:
-        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        llm = stub.llm()
         with pytest.raises(InputError):
             await write_document("x" * 20_001, llm=llm)
         await llm.aclose()
@@ -215,7 +215,7 @@ async def test_a_section_far_from_its_target_length_is_sent_back_whatever_the_sc
         return Reply(json.dumps({"suggested_edits": [], "cohesion_percent": 95}))
 
     with stub_server(script) as stub:
-        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        llm = stub.llm()
         result = await write_document(TOPIC, llm=llm, criteria=["Covers the brief."])
         await llm.aclose()
     first_round, second_round = result.rounds

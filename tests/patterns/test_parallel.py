@@ -73,7 +73,7 @@ async def test_the_two_checks_overlap_in_time() -> None:
         SecurityAnswer=lambda _: Reply('{"verdict": "ordinary_request"}', delay_s=DELAY),
     )
     with stub_server(script) as stub:
-        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=0)
+        llm = stub.llm()
         started = time.perf_counter()
         result = await process_request("Tea?", calendar=office(), llm=llm)
         elapsed = time.perf_counter() - started
