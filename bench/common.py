@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib.metadata
 import json
 import os
@@ -19,8 +20,10 @@ from typing import Any, TypedDict
 from pydantic import BaseModel
 from rich.console import Console
 
-from evals import cli
+from evals.evaluate import resolve_suites
+from evals.models import from_flag, load_models
 from evals.records import Record
+from evals.runner import Options, run_suite
 from patterns.server import free_port
 
 ROOT = Path(__file__).parents[1]
@@ -118,37 +121,52 @@ def synthetic_dataset(directory: Path, cases: int) -> Path:
     return path
 
 
+@dataclasses.dataclass
+class Eval:
+    """One evaluation the benchmark times, as library arguments."""
+
+    suites: list[str]
+    out: Path
+    models: list[str] = dataclasses.field(default_factory=list)
+    """``--model`` forms (``NAME@BASE_URL``)."""
+    models_file: Path | None = None
+    dataset: Path | None = None
+    concurrency: int | None = None
+    cache: Path | None = None
+    fresh: bool = True
+    quick: bool = False
+
+    def options(self) -> Options:
+        return Options(
+            out=self.out, fresh=self.fresh, cache=self.cache, quick=self.quick,
+            concurrency=self.concurrency, say=lambda text: None,
+        )  # fmt: skip
+
+
 def eval_args(
     base_url: str, dataset: Path, out: Path, concurrency: int, cache: bool, model: str = "bench"
-) -> list[str]:
-    argv = [
-        "run",
-        "chain",
-        "router",
-        "parallel",
-        "--model",
-        f"{model}@{base_url}",
-        "--dataset",
-        str(dataset),
-        "--out",
-        str(out),
-        "--fresh",
-        "--concurrency",
-        str(concurrency),
-        "--cache",
-        str(out.parent / "cache"),
-    ]
-    return argv if cache else [*argv, "--no-cache"]
+) -> Eval:
+    return Eval(
+        suites=["chain", "router", "parallel"], out=out, models=[f"{model}@{base_url}"],
+        dataset=dataset, concurrency=concurrency, cache=out.parent / "cache" if cache else None,
+    )  # fmt: skip
 
 
-def timed_eval(argv: list[str]) -> tuple[float, list[Record]]:
+def timed_eval(spec: Eval) -> tuple[float, list[Record]]:
     """Seconds the harness takes to run every case (reports not included), and the records."""
     os.environ["PATTERNS_STRUCTURED_MODE"] = "json_object"
-    plan = cli.plan(cli.parser().parse_args(argv))
+    suites = resolve_suites(spec.suites, spec.dataset)
+    models = [from_flag(m) for m in spec.models]
+    models += load_models(spec.models_file).models if spec.models_file else []
+    options = spec.options()
+
+    async def run_all() -> list[Record]:
+        runs = [await run_suite(suite, models, None, options) for suite in suites]
+        return [r for run in runs for r in run.records]
+
     started = time.perf_counter()
-    with contextlib.redirect_stderr(open(os.devnull, "w")):
-        runs = asyncio.run(cli.execute(plan))
-    return time.perf_counter() - started, [r for run in runs for r in run.records]
+    found = asyncio.run(run_all())
+    return time.perf_counter() - started, found
 
 
 def machine() -> dict[str, Any]:

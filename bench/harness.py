@@ -271,9 +271,9 @@ def parallel_overlap(delay: float = 0.3, rounds: int = 5) -> Row:
 def cache_speedup(base_url: str, label: str, cases: int = 4) -> Row:
     with tempfile.TemporaryDirectory() as tmp:
         dataset = synthetic_dataset(Path(tmp), cases)
-        argv = eval_args(base_url, dataset, Path(tmp) / "run", 1, cache=True)
-        live, _ = timed_eval(argv)
-        cached, _ = timed_eval(argv)  # --fresh results, same cache
+        spec = eval_args(base_url, dataset, Path(tmp) / "run", 1, cache=True)
+        live, _ = timed_eval(spec)
+        cached, _ = timed_eval(spec)  # fresh results, same cache
     return row(
         f"cache: re-run served from the cache ({label})",
         f"{cached:.2f} s",

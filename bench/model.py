@@ -17,7 +17,7 @@ from openai import OpenAI
 
 from patterns.server import LocalServer
 
-from .common import ROOT, Row, row, timed_eval
+from .common import ROOT, Eval, Row, row, timed_eval
 
 
 def embedded_model(server: LocalServer) -> list[Row]:
@@ -26,12 +26,11 @@ def embedded_model(server: LocalServer) -> list[Row]:
     with the prompt prefixes it reused (the eval sends one step's requests together)."""
     log_start = server.log_path.stat().st_size
     with tempfile.TemporaryDirectory() as tmp:
-        argv = [
-            "run", "chain", "router", "parallel", "--quick",
-            "--model", f"{server.model_name}@{server.base_url}",
-            "--out", str(Path(tmp) / "run"), "--no-cache", "--concurrency", "1",
-        ]  # fmt: skip
-        elapsed, found = timed_eval(argv)
+        spec = Eval(
+            suites=["chain", "router", "parallel"], quick=True, out=Path(tmp) / "run",
+            models=[f"{server.model_name}@{server.base_url}"], concurrency=1,
+        )  # fmt: skip
+        elapsed, found = timed_eval(spec)
     calls = [c.usage for r in found for c in r.calls]
     prompt_tokens = sum(c.prompt_tokens for c in calls)
     completion_tokens = sum(c.completion_tokens for c in calls)
@@ -96,11 +95,11 @@ def request_orders(
                             "serial": serial, "confidence": "tokens"}  # fmt: skip
                 models.write_text(json.dumps({"models": [settings]}))
                 log_start = server.log_path.stat().st_size
-                argv = ["run", *suites, "--quick", "--models", str(models), "--no-cache",
-                        "--out", str(Path(tmp) / f"run-{serial}")]  # fmt: skip
-                if not serial:
-                    argv += ["--concurrency", "1"]
-                elapsed, found = timed_eval(argv)
+                spec = Eval(
+                    suites=list(suites), quick=True, models_file=models,
+                    out=Path(tmp) / f"run-{serial}", concurrency=None if serial else 1,
+                )  # fmt: skip
+                elapsed, found = timed_eval(spec)
                 log = server.log_path.read_text(errors="replace")[log_start:]
                 prompt_tokens = sum(c.usage.prompt_tokens for r in found for c in r.calls)
                 label = (

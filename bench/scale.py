@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from evals import cli
+from evals.evaluate import evaluate, resolve_suites
 from evals.suite import Suite
 from patterns.testing.stub import Reply, always, stub_server
 
-from .common import STUB_ANSWERS, Row, row, stub_process, timed_eval
+from .common import STUB_ANSWERS, Eval, Row, row, stub_process, timed_eval
 from .harness import bare_async_rate
 
 ROUTE = STUB_ANSWERS["RouteDecision"]
@@ -37,6 +37,10 @@ def write_dataset(directory: Path, cases: int, name: str = "requests") -> Path:
     return path
 
 
+def _onecall(model: str, dataset: Path, out: Path, concurrency: int | None) -> Eval:
+    return Eval(suites=[ONECALL], models=[model], dataset=dataset, out=out, concurrency=concurrency)
+
+
 def onecall_request() -> dict[str, Any]:
     """The request body the harness sends for one case of the one-call suite (the bare
     SDK sends the same), captured from an in-process stub."""
@@ -45,9 +49,7 @@ def onecall_request() -> dict[str, Any]:
         stub_server(always(Reply(json.dumps(ROUTE)))) as stub,
     ):
         dataset = write_dataset(Path(tmp), 1)
-        argv = ["run", ONECALL, "--model", f"bench@{stub.base_url}", "--no-cache",
-                "--dataset", str(dataset), "--out", str(Path(tmp) / "r")]  # fmt: skip
-        timed_eval(argv)
+        timed_eval(_onecall(f"bench@{stub.base_url}", dataset, Path(tmp) / "r", None))
         return stub.requests[0]
 
 
@@ -56,19 +58,18 @@ def scale(cases: int = 100_000, concurrency: int = 64) -> list[Row]:
     on the same stub (in its own process) in the same minute."""
     with tempfile.TemporaryDirectory() as tmp, stub_process(content=ROUTE) as base_url:
         dataset = write_dataset(Path(tmp), cases)
-        suite = cli.resolve_suites([ONECALL], dataset)[0]
+        suite = resolve_suites([ONECALL], dataset)[0]
         started = time.perf_counter()
         loaded = Suite.load(suite)
         load_s = time.perf_counter() - started
         assert len(loaded.cases) == cases
         out = Path(tmp) / "runs"
-        argv = ["run", ONECALL, "--model", f"bench@{base_url}", "--dataset", str(dataset),
-                "--out", str(out), "--no-cache", "--concurrency", str(concurrency)]  # fmt: skip
-        run_s, found = timed_eval(argv)
+        spec = _onecall(f"bench@{base_url}", dataset, out, concurrency)
+        run_s, found = timed_eval(spec)
         bare = bare_async_rate(base_url, min(cases, 20_000), concurrency, request=onecall_request())
         started = time.perf_counter()
-        with contextlib.redirect_stdout(open(os.devnull, "w")):
-            assert cli.main([*argv, "--report-only"]) == 0
+        evaluate(spec.suites, spec.models, dataset=dataset, options=spec.options(),
+                 report_only=True)  # fmt: skip
         report_s = time.perf_counter() - started
         html_mb = (out / "report.html").stat().st_size / 1e6
     rate = len(found) / run_s
@@ -126,10 +127,8 @@ def connections(cases: int = 2000, concurrency: int = 64) -> list[Row]:
         with endpoint() as base_url, tempfile.TemporaryDirectory() as tmp:
             dataset = write_dataset(Path(tmp), cases)
             before = stats(base_url)
-            argv = ["run", ONECALL, "--model", f"bench@{base_url}", "--dataset", str(dataset),
-                    "--out", str(Path(tmp) / "runs"), "--no-cache",
-                    "--concurrency", str(concurrency)]  # fmt: skip
-            run_s, found = timed_eval(argv)
+            spec = _onecall(f"bench@{base_url}", dataset, Path(tmp) / "runs", concurrency)
+            run_s, found = timed_eval(spec)
             opened = stats(base_url)["connections"] - before["connections"] - 1  # this ask
             bare = bare_async_rate(base_url, cases, concurrency, request=onecall_request())
         rate = len(found) / run_s

@@ -1,14 +1,29 @@
-"""A small typed evals library: datasets of cases, suites of checks and metrics, runs that
-resume only when nothing changed, paired comparisons, and reports.
+"""A small typed evals library: datasets of cases, suites of checks and measures, runs that
+resume only when nothing changed, paired comparisons, gates and reports; ``evaluate()``
+runs a complete evaluation from Python.
 
 The pattern evals (``evals/suites/``) are suites like any a user writes; see the README's
 "Evaluate your own prompt".
 """
 
 from .checks import Check, CheckContext, CheckResult, Criterion, Equals, Judge, Tolerance
-from .compare import Comparison, compare
+from .compare import Comparison, ComparisonError, compare
 from .data import Case, Dataset, DatasetError, load
-from .measures import Accuracy, Binary, Custom, Detection, Mean, MetricResult, Multiclass
+from .decisions import Binary, Detection, Multiclass
+from .details import BinaryDetail, Detail, MulticlassDetail, TrajectoryDetail, UsageDetail
+from .evaluate import Report, aevaluate, compare_runs, evaluate
+from .gates import EvalError, Floor
+from .measures import (
+    Accuracy,
+    Average,
+    Custom,
+    FailureRate,
+    Mean,
+    Measure,
+    MetricDelta,
+    MetricResult,
+    Proportion,
+)
 from .metrics import Estimate
 from .models import ModelConfig
 from .records import Record
@@ -17,31 +32,48 @@ from .suite import Suite, TaskContext
 
 __all__ = [
     "Accuracy",
+    "Average",
     "Binary",
+    "BinaryDetail",
     "Case",
     "Check",
     "CheckContext",
     "CheckResult",
     "Comparison",
+    "ComparisonError",
     "Criterion",
     "Custom",
     "Dataset",
     "DatasetError",
+    "Detail",
     "Detection",
     "Equals",
     "Estimate",
+    "EvalError",
+    "FailureRate",
+    "Floor",
     "Judge",
     "Mean",
+    "Measure",
+    "MetricDelta",
     "MetricResult",
     "ModelConfig",
     "Multiclass",
+    "MulticlassDetail",
     "Options",
+    "Proportion",
     "Record",
+    "Report",
     "Suite",
     "SuiteRun",
     "TaskContext",
     "Tolerance",
+    "TrajectoryDetail",
+    "UsageDetail",
+    "aevaluate",
     "compare",
+    "compare_runs",
+    "evaluate",
     "load",
     "run_suite",
 ]

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import logging
 import os
-import re
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from rich.console import Console
@@ -32,109 +30,41 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from patterns.server import ServerError, stop_on_sigterm
 
 from . import cache as response_cache
-from . import html, records, report
-from .compare import Comparison, compare
+from . import report
 from .data import DatasetError, write_schema
+from .evaluate import (
+    DEFAULT_MAX_ERROR_RATE,
+    Report,
+    aevaluate,
+    compare_runs,
+    resolve_suites,
+    write_reports,
+)
+from .gates import EvalError, Floor, known_metrics
 from .models import ModelConfig, ModelError, from_flag, load_models
-from .records import DiskFull, Record, ResultsLocked
-from .runner import DEFAULT_CACHE, DEFAULT_OUT, Options, SuiteRun, latest_run, measure, run_suite
-from .suite import Suite, SuiteError, load_suites
+from .records import DiskFull, ResultsLocked
+from .runner import DEFAULT_CACHE, DEFAULT_OUT, Options
+from .suite import SuiteError
 from .suites import BUILTIN
 
 console = Console(stderr=True, soft_wrap=True)
 EXIT_FLOOR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
-DEFAULT_MAX_ERROR_RATE = 0.2
-
-
-class UsageError(ValueError):
-    """Bad input from the command line: one line, exit code 2."""
-
-
-# --- Floors ----------------------------------------------------------------------------------
-
-FLOOR = re.compile(r"^\s*([\w.:-]+)\s*(<=|>=|<|>)\s*(-?[0-9.]+)\s*$")
-
-
-@dataclasses.dataclass(frozen=True)
-class Floor:
-    """``NAME<VALUE``: fail when the metric is below VALUE (and so on); a metric with no
-    value fails too: the floor cannot be checked."""
-
-    metric: str
-    operator: str
-    value: float
-
-    @classmethod
-    def parse(cls, text: str) -> Floor:
-        match = FLOOR.match(text)
-        if not match:
-            raise UsageError(f"--fail-if {text!r}: expected METRIC<VALUE (or <=, >, >=)")
-        return cls(match[1], match[2], float(match[3]))
-
-    @classmethod
-    def under(cls, text: str, directions: dict[str, str]) -> Floor:
-        """The older ``NAME=VALUE`` form: a floor in the direction the metric improves."""
-        name, _, value = text.partition("=")
-        if name not in directions:
-            raise UsageError(
-                f"--fail-under {text!r}: unknown metric (known: {', '.join(sorted(directions))})"
-            )
-        try:
-            number = float(value)
-        except ValueError:
-            raise UsageError(f"--fail-under {text!r}: {value!r} is not a number") from None
-        return cls(name, "<" if directions[name] == "higher" else ">", number)
-
-    def failed_by(self, estimate: float | None) -> bool:
-        if estimate is None:
-            return True
-        return {
-            "<": estimate < self.value,
-            "<=": estimate <= self.value,
-            ">": estimate > self.value,
-            ">=": estimate >= self.value,
-        }[self.operator]
-
-    def __str__(self) -> str:
-        return f"{self.metric}{self.operator}{self.value:g}"
-
-
-def known_metrics(suites: Sequence[Suite]) -> dict[str, str]:
-    """Every metric name the suites can report, with its better direction (from the
-    measures themselves, run on no records: nothing is sent)."""
-    found: dict[str, str] = {}
-    for suite in suites:
-        for each in suite.measures:
-            for result in each.compute([]):
-                found[result.name] = result.direction
-    found |= {"usage.error_rate": "lower", "usage.retry_rate": "lower"}
-    return found
-
-
-def check_floors(floors: Sequence[Floor], runs: Sequence[SuiteRun]) -> list[str]:
-    failed = []
-    for floor in floors:
-        for run in runs:
-            for model, results in run.results.items():
-                metric = next((m for m in results if m.name == floor.metric), None)
-                if metric is None:
-                    continue
-                if floor.failed_by(metric.estimate.value):
-                    shown = (
-                        "n/a" if metric.estimate.value is None else f"{metric.estimate.value:.3f}"
-                    )
-                    failed.append(
-                        f"{run.suite.name} / {model}: {floor.metric} = {shown} ({floor} fails)"
-                    )
-    return failed
+EXIT_CODES = """exit codes: 0 all gates held; 1 a floor or regression gate failed; 2 bad input
+(a flag, suite, dataset, models file or folder: one line on stderr, nothing sent);
+130 interrupted (results kept: run again to resume)"""
 
 
 # --- Arguments -------------------------------------------------------------------------------
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n")[0])
-    sub = p.add_subparsers(dest="command")
+    p = argparse.ArgumentParser(
+        prog="patterns-evals",
+        description=__doc__.split("\n")[0],
+        epilog=EXIT_CODES,
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = p.add_subparsers(dest="command", metavar="{run,compare,cache,schema}")
     run = sub.add_parser("run", help="run suites (built-in names or Python files)")
     run.add_argument(
         "suites",
@@ -168,6 +98,8 @@ def parser() -> argparse.ArgumentParser:
         help="run only these splits (default: both)",
     )
     run.add_argument("--quick", action="store_true", help="a small stratified subset")
+    run.add_argument("--limit", type=int, help="the first N cases of each suite only")
+    run.add_argument("--case", action="append", default=[], help="this case id only (repeatable)")
     run.add_argument(
         "--epochs",
         type=int,
@@ -211,7 +143,15 @@ def parser() -> argparse.ArgumentParser:
         "--fail-if",
         action="append",
         default=[],
-        help="METRIC<VALUE (or <=, >, >=): exit 1 if it holds",
+        help="METRIC<VALUE or METRIC.low<VALUE (the interval's bound; or <=, >, >=): "
+        "exit 1 if it holds",
+    )
+    run.add_argument(
+        "--fail-on-regression",
+        type=float,
+        metavar="P",
+        help="exit 1 if a metric is significantly worse than --baseline (or the first "
+        "--compare-models model) at p < P, e.g. 0.05",
     )
     run.add_argument(
         "--fail-under",
@@ -239,193 +179,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-@dataclasses.dataclass
-class Plan:
-    suites: list[Suite]
-    models: list[ModelConfig]
-    judge: ModelConfig | None
-    floors: list[Floor]
-    prices: dict[str, tuple[float, float]]
-    options: Options
-
-
-def resolve_suites(names: Sequence[str], dataset: Path | None) -> list[Suite]:
-    suites: list[Suite] = []
-    for name in names:
-        if name in BUILTIN:
-            suites += BUILTIN[name]
-        elif name.endswith(".py") or Path(name).exists():
-            suites += load_suites(Path(name))
-        else:
-            raise UsageError(
-                f"unknown suite {name!r}: a built-in ({', '.join(BUILTIN)}) or a .py file"
-            )
-    unique = list({s.name: s for s in suites}.values())
-    if dataset is not None:
-        if not dataset.is_file():
-            raise UsageError(f"--dataset {dataset}: no such file")
-        unique = [
-            dataclasses.replace(s, dataset=dataset) if isinstance(s.dataset, Path) else s
-            for s in unique
-        ]
-    for suite in unique:
-        suite.load()  # a broken dataset fails now, before any request
-    return unique
-
-
-def plan(args: argparse.Namespace) -> Plan:
-    """Everything the run needs, checked before anything is sent."""
-    if args.epochs < 1:
-        raise UsageError(f"--epochs {args.epochs}: must be 1 or more")
-    if args.concurrency is not None and not 1 <= args.concurrency <= 1024:
-        raise UsageError(f"--concurrency {args.concurrency}: must be between 1 and 1024")
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout {args.timeout}: must be positive")
-    if not 0 <= args.max_error_rate <= 1:
-        raise UsageError(f"--max-error-rate {args.max_error_rate}: must be between 0 and 1")
-    suites = resolve_suites(args.suites, args.dataset)
-    listed = load_models(args.models) if args.models else None
-    models = [from_flag(m) for m in args.model] + (listed.models if listed else [])
-    if not models:
-        models = [from_flag("embedded")]
-    if args.confidence:
-        models = [m.model_copy(update={"confidence": args.confidence}) for m in models]
-    if len({m.name for m in models}) != len(models):
-        raise UsageError("two models have the same name: give each --model once")
-    judge = None
-    if args.judge or (listed and listed.judge):
-        wanted = args.judge or (listed.judge if listed else None)
-        judge = next((m for m in models if m.name == wanted), None) or from_flag(str(wanted))
-    prices = {m.name: m.price for m in models if m.price}
-    for text in args.price:
-        name, _, value = text.partition("=")
-        try:
-            numbers = tuple(float(v) for v in value.split(","))
-            if len(numbers) != 2 or min(numbers) < 0:
-                raise ValueError(value)
-            prices[name] = (numbers[0], numbers[1])
-        except ValueError:
-            raise UsageError(
-                f"--price {text!r}: expected MODEL=IN,OUT (USD per million tokens, two numbers)"
-            ) from None
-        if name not in {m.name for m in models}:
-            raise UsageError(f"--price {text!r}: {name!r} is not a model of this run")
-    directions = known_metrics(suites)
-    floors = [Floor.parse(f) for f in args.fail_if] + [
-        Floor.under(f, directions) for f in args.fail_under
-    ]
-    for floor in floors:
-        if floor.metric not in directions:
-            raise UsageError(
-                f"--fail-if {floor}: unknown metric (known: {', '.join(sorted(directions))})"
-            )
-    if args.max_error_rate < 1:
-        floors.append(Floor("usage.error_rate", ">", args.max_error_rate))
-    options = Options(
-        out=args.out,
-        epochs=args.epochs,
-        fresh=args.fresh,
-        retry_errors=args.retry_errors,
-        cache=None if args.no_cache else args.cache,
-        timeout=args.timeout,
-        splits=set(args.split) if args.split else None,
-        quick=args.quick,
-        concurrency=args.concurrency,
-        say=lambda text: console.print(text, markup=False, highlight=False),
-    )
-    return Plan(suites, models, judge, floors, prices, options)
-
-
-# --- Running ---------------------------------------------------------------------------------
-
-
-async def execute(p: Plan) -> list[SuiteRun]:
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done)
-
-        p.options.progress = progress
-        return [await run_suite(suite, p.models, p.judge, p.options) for suite in p.suites]
-
-
-def from_disk(p: Plan) -> list[SuiteRun]:
-    """The latest run of each suite in --out, read back (``--report-only``)."""
-    runs = []
-    for suite in p.suites:
-        directory = latest_run(p.options.out, suite.name)
-        if directory is None or not (directory / "results.jsonl").exists():
-            raise UsageError(f"--report-only: no run of {suite.name} in {p.options.out}")
-        info = (directory / "run.json").read_text()
-        from .runner import RunInfo
-
-        found = records.read(directory / "results.jsonl")
-        runs.append(SuiteRun(suite, directory, found, 0, RunInfo.model_validate_json(info)))
-    return runs
-
-
-def baseline_records(path: Path, suites: Sequence[Suite]) -> list[Record]:
-    """Records of an earlier --out folder (latest run of each suite) or of one run folder."""
-    if (path / "results.jsonl").exists():
-        return records.read(path / "results.jsonl")
-    found: list[Record] = []
-    for suite in suites:
-        directory = latest_run(path, suite.name)
-        if directory is not None:
-            found += records.read(directory / "results.jsonl")
-    if not found:
-        raise UsageError(
-            f"--baseline {path}: no results there for {', '.join(s.name for s in suites)}"
-        )
-    return found
-
-
-def comparisons(
-    p: Plan, runs: Sequence[SuiteRun], baseline: list[Record] | None, compare_models: bool
-) -> list[Comparison]:
-    measures = {run.suite.name: run.suite.measures for run in runs}
-    current = [r for run in runs for r in run.records]
-    found = []
-    if baseline is not None:
-        before_models = list(dict.fromkeys(r.model for r in baseline))
-        for model in dict.fromkeys(r.model for r in current):
-            source = (
-                model
-                if model in before_models
-                else (before_models[0] if len(before_models) == 1 else None)
-            )
-            if source is None:
-                continue
-            before = [r for r in baseline if r.model == source]
-            after = [r for r in current if r.model == model]
-            found.append(compare(before, after, measures, (f"baseline {source}", model)))
-    if compare_models:
-        names = list(dict.fromkeys(r.model for r in current))
-        for other in names[1:]:
-            before = [r for r in current if r.model == names[0]]
-            after = [r for r in current if r.model == other]
-            found.append(compare(before, after, measures, (names[0], other)))
-    return found
-
-
-def write_reports(out: Path, summary: report.Summary, found: list[Record]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(summary.model_dump_json(indent=1))
-    (out / "report.md").write_text(report.markdown(summary, found))
-    (out / "report.html").write_text(html.render(summary, found))
-    (out / "results.csv").write_text(report.csv_text(found))
-    (out / "junit.xml").write_text(report.junit_xml(found, summary.floors))
-
-
 def print_summary(summary: report.Summary) -> None:
     from rich.table import Table
 
@@ -436,58 +189,115 @@ def print_summary(summary: report.Summary) -> None:
     console.print(table)
 
 
+def _version() -> str:
+    try:
+        return version("llm-workflow-patterns")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _prices(args: argparse.Namespace, models: list[ModelConfig]) -> dict[str, tuple[float, float]]:
+    prices = {m.name: m.price for m in models if m.price}
+    for text in args.price:
+        name, _, value = text.partition("=")
+        try:
+            numbers = tuple(float(v) for v in value.split(","))
+            if len(numbers) != 2 or min(numbers) < 0:
+                raise ValueError(value)
+        except ValueError:
+            raise EvalError(
+                f"--price {text!r}: expected MODEL=IN,OUT (USD per million tokens, two numbers)"
+            ) from None
+        if name not in {m.name for m in models}:
+            raise EvalError(f"--price {text!r}: {name!r} is not a model of this run")
+        prices[name] = (numbers[0], numbers[1])
+    return prices
+
+
+def _models(args: argparse.Namespace) -> tuple[list[ModelConfig], ModelConfig | None]:
+    listed = load_models(args.models) if args.models else None
+    models = [from_flag(m) for m in args.model] + (listed.models if listed else [])
+    models = models or [from_flag("embedded")]
+    if args.confidence:
+        models = [m.model_copy(update={"confidence": args.confidence}) for m in models]
+    wanted = args.judge or (listed.judge if listed else None)
+    judge = None
+    if wanted:
+        judge = next((m for m in models if m.name == wanted), None) or from_flag(str(wanted))
+    return models, judge
+
+
+def _progress(bar: Progress) -> Callable[[str, int, int], None]:
+    tasks: dict[str, TaskID] = {}
+
+    def progress(label: str, done: int, total: int) -> None:
+        if label not in tasks:
+            tasks[label] = bar.add_task(label, total=total)
+        bar.update(tasks[label], completed=done)
+
+    return progress
+
+
 def run_command(args: argparse.Namespace) -> int:
-    p = plan(args)
-    baseline = baseline_records(args.baseline, p.suites) if args.baseline else None
-    runs = from_disk(p) if args.report_only else asyncio.run(execute(p))
-    for run in runs:
-        measure(run, p.prices)
-    summary = report.summarize(runs, p.options.out, p.judge.name if p.judge else None)
-    summary.comparisons = comparisons(p, runs, baseline, args.compare_models)
-    summary.floors = check_floors(p.floors, runs)
-    found = [r for run in runs for r in run.records]
-    write_reports(p.options.out, summary, found)
-    print_summary(summary)
-    for comparison in summary.comparisons:
+    models, judge = _models(args)
+    suites = resolve_suites(args.suites, args.dataset)
+    floors = [Floor.parse(f) for f in args.fail_if]
+    floors += [Floor.under(f, known_metrics(suites)) for f in args.fail_under]
+    options = Options(
+        out=args.out, epochs=args.epochs, fresh=args.fresh, retry_errors=args.retry_errors,
+        cache=None if args.no_cache else args.cache, timeout=args.timeout,
+        splits=set(args.split) if args.split else None, quick=args.quick, limit=args.limit,
+        cases=set(args.case) or None, concurrency=args.concurrency,
+        say=lambda text: console.print(text, markup=False, highlight=False),
+    )  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        options.progress = _progress(bar)
+        found = asyncio.run(
+            aevaluate(
+                suites, models, judge=judge, options=options, baseline=args.baseline,
+                compare_models=args.compare_models, floors=floors,
+                fail_on_regression=args.fail_on_regression, max_error_rate=args.max_error_rate,
+                prices=_prices(args, models), report_only=args.report_only,
+            )
+        )  # fmt: skip
+    return _printed(found, options.out)
+
+
+def _printed(found: Report, out: Path) -> int:
+    print_summary(found.summary)
+    for comparison in found.comparisons:
         console.print(
             f"{comparison.after} against {comparison.before}: "
             f"{len(comparison.regressions)} regression(s), {len(comparison.fixes)} fix(es) "
-            f"over {comparison.pairs} paired case runs"
+            f"over {comparison.pairs} paired cases"
         )
-    console.print(
-        f"Reports: {p.options.out}/report.md, report.html, summary.json, results.csv, junit.xml"
-    )
-    if summary.floors:
-        console.print("Floors that failed:\n  " + "\n  ".join(summary.floors), markup=False)
+    console.print(f"Reports: {out}/report.md, report.html, summary.json, results.csv, junit.xml")
+    if found.failed:
+        console.print("Gates that failed:\n  " + "\n  ".join(found.failed), markup=False)
         return EXIT_FLOOR
     return 0
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    suites = BUILTIN["all"]
-    before, after = baseline_records(args.before, suites), baseline_records(args.after, suites)
-    names = {r.suite for r in before} | {r.suite for r in after}
-    measures = {s.name: s.measures for s in suites if s.name in names}
-    models_after = list(dict.fromkeys(r.model for r in after))
-    found = []
-    for model in models_after:
-        olds = [r for r in before if r.model == model] or before
-        news = [r for r in after if r.model == model]
-        found.append(compare(olds, news, measures, (str(args.before), f"{args.after} {model}")))
+    found = compare_runs(args.before, args.after)
     for comparison in found:
         console.print("\n".join(report.comparison_markdown(comparison)), markup=False)
     if args.out:
-        summary = report.Summary(
-            created=time.strftime("%Y-%m-%dT%H:%M:%S"), suites=[], comparisons=found
-        )
-        write_reports(args.out, summary, after)
+        summary = report.Summary(created=report.now(), suites=[], comparisons=found)
+        write_reports(args.out, summary, [])
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("-"):
-        argv = ["run", *argv]  # `python -m evals --quick` runs
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["run", *argv]  # `patterns-evals --quick` runs
     logging.basicConfig(level=os.environ.get("PATTERNS_LOG_LEVEL", "WARNING"))
     stop_on_sigterm()
     args = parser().parse_args(argv)
@@ -504,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         suites = resolve_suites([args.suite], None)
         sys.stdout.write(write_schema(suites[0].input_type, suites[0].expected_type) + "\n")
         return 0
-    except (UsageError, DatasetError, SuiteError, ModelError, ResultsLocked, ServerError) as error:
+    except (EvalError, DatasetError, SuiteError, ModelError, ResultsLocked, ServerError) as error:
         console.print(f"error: {error}", markup=False, highlight=False)
         return EXIT_USAGE
     except DiskFull as error:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 
+from .details import BinaryDetail, MulticlassDetail, TrajectoryDetail
 from .measures import MetricResult
 from .records import Record
-from .report import Summary, headline_rows
+from .report import Summary, change_text, headline_rows, left_out_text
 
 COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"]
 STYLE = """
@@ -154,14 +156,14 @@ def line_chart(
     return "".join(svg)
 
 
-def matrix_table(matrix: dict[str, dict[str, int]], caption: str) -> str:
+def matrix_table(matrix: Mapping[str, Mapping[str, float]], caption: str) -> str:
     columns = list(next(iter(matrix.values())))
     biggest = max([v for row in matrix.values() for v in row.values()] + [1])
     head = "".join(f"<th>{_e(c)}</th>" for c in columns)
     rows = "".join(
         f"<tr><th>{_e(t)}</th>"
         + "".join(
-            f'<td style="background:rgba(37,99,235,{row[c] / biggest * 0.6:.2f})">{row[c]}</td>'
+            f'<td style="background:rgba(37,99,235,{row[c] / biggest * 0.6:.2f})">{row[c]:g}</td>'
             for c in columns
         )
         + "</tr>"
@@ -271,67 +273,61 @@ def group_tables(summary: Summary) -> list[str]:
     return parts
 
 
+def _sweep_chart(model: str, metric: MetricResult, detail: BinaryDetail) -> str:
+    marks = {}
+    if detail.threshold is not None:
+        marks[f"configured {detail.threshold}"] = float(detail.threshold)
+    if detail.best is not None:
+        marks[f"best F1 {detail.best.threshold:.2f}"] = detail.best.threshold
+    series = {
+        k: [(row.threshold, getattr(row, k)) for row in detail.sweep]
+        for k in ("f1", "precision", "recall")
+    }
+    auc = detail.roc_auc
+    caption = (
+        f"{model}: {metric.name.rsplit('.', 1)[0]} threshold sweep "
+        "(blue F1, red precision, green recall)"
+        + (f", ROC AUC {auc:.2f}" if auc is not None else "")
+    )
+    return (
+        f"<figure><figcaption>{_e(caption)}</figcaption>"
+        f"{line_chart(series, x_label='threshold', marks=marks)}</figure>"
+    )
+
+
+def _trajectory_chart(model: str, detail: TrajectoryDetail) -> str:
+    rounds = sorted(detail.rounds)
+    series = {
+        k: [(float(n), getattr(detail.rounds[n], k)) for n in rounds]
+        for k in ("judged", "cohesion")
+    }
+    chart = line_chart(series, x_label="review round", x_range=(1, max(2, len(rounds))))
+    return (
+        f"<figure><figcaption>{_e(model)}: revision trajectory (blue judged, red "
+        f"cohesion)</figcaption>{chart}</figure>"
+    )
+
+
 def detail_charts(summary: Summary) -> tuple[list[str], list[str], list[str]]:
     sweeps, matrices, trajectories = [], [], []
     for suite in summary.suites:
         for model, ms in suite.models.items():
             for metric in ms.metrics:
                 detail = metric.detail
-                if isinstance(detail.get("sweep"), list):
-                    sweep = detail["sweep"]
-                    marks = {}
-                    if isinstance(detail.get("threshold"), int | float):
-                        marks[f"configured {detail['threshold']}"] = float(detail["threshold"])
-                    best = detail.get("best")
-                    if isinstance(best, dict) and isinstance(best.get("threshold"), int | float):
-                        marks[f"best F1 {best['threshold']:.2f}"] = float(best["threshold"])
-                    series = {
-                        k: [(row["threshold"], row[k]) for row in sweep]
-                        for k in ("f1", "precision", "recall")
+                title = f"{model}: {metric.name.rsplit('.', 1)[0]}"
+                if isinstance(detail, BinaryDetail):
+                    if detail.sweep:
+                        sweeps.append(_sweep_chart(model, metric, detail))
+                    c = detail.confusion
+                    cells = {
+                        "yes": {"said yes": c.tp, "said no": c.fn},
+                        "no": {"said yes": c.fp, "said no": c.tn},
                     }
-                    auc = detail.get("roc_auc")
-                    caption = (
-                        f"{model}: {metric.name.rsplit('.', 1)[0]} threshold sweep "
-                        "(blue F1, red precision, green recall)"
-                        + (f", ROC AUC {auc:.2f}" if isinstance(auc, float) else "")
-                    )
-                    sweeps.append(
-                        f"<figure><figcaption>{_e(caption)}</figcaption>"
-                        f"{line_chart(series, x_label='threshold', marks=marks)}</figure>"
-                    )
-                confusion = detail.get("confusion")
-                if (
-                    isinstance(confusion, dict)
-                    and confusion
-                    and all(isinstance(v, dict) for v in confusion.values())
-                ):
-                    matrices.append(
-                        matrix_table(confusion, f"{model}: {metric.name.rsplit('.', 1)[0]}")
-                    )
-                elif isinstance(confusion, dict) and set(confusion) == {"tp", "fp", "fn", "tn"}:
-                    c = confusion
-                    matrices.append(
-                        matrix_table(
-                            {
-                                "yes": {"said yes": c["tp"], "said no": c["fn"]},
-                                "no": {"said yes": c["fp"], "said no": c["tn"]},
-                            },
-                            f"{model}: {metric.name.rsplit('.', 1)[0]}",
-                        )
-                    )
-                if isinstance(detail.get("trajectory"), dict) and detail["trajectory"]:
-                    traj = detail["trajectory"]
-                    rounds = sorted(traj, key=int)
-                    series = {
-                        k: [(float(n), traj[n][k]) for n in rounds] for k in ("judged", "cohesion")
-                    }
-                    chart = line_chart(
-                        series, x_label="review round", x_range=(1, max(2, len(rounds)))
-                    )
-                    trajectories.append(
-                        f"<figure><figcaption>{_e(model)}: revision trajectory (blue judged, red "
-                        f"cohesion)</figcaption>{chart}</figure>"
-                    )
+                    matrices.append(matrix_table(cells, title))
+                elif isinstance(detail, MulticlassDetail) and detail.confusion:
+                    matrices.append(matrix_table(detail.confusion, title))
+                elif isinstance(detail, TrajectoryDetail) and detail.rounds:
+                    trajectories.append(_trajectory_chart(model, detail))
     return sweeps, matrices, trajectories
 
 
@@ -357,11 +353,11 @@ def render(summary: Summary, records: list[Record], title: str = "Eval report") 
     parts += ["<h2>By group</h2>", *group_tables(summary)]
     for comparison in summary.comparisons:
         parts.append(f"<h2>{_e(comparison.after)} against {_e(comparison.before)}</h2>")
-        rows = [["suite", "metric", "before", "after", "change [95% CI]", "p", "test"]]
+        rows = [["suite", "metric", "before", "after", "change [95% CI]", "p", "test", "pairs",
+                 "left out"]]  # fmt: skip
         rows += [
-            [d.suite, d.name, _num(d.before), _num(d.after),
-             str(d.delta) if d.delta.low is not None else f"{d.delta.value:+.3f}",
-             f"{d.p_value:.3g}", d.test]
+            [d.suite, d.name, _num(d.before), _num(d.after), change_text(d), d.p_shown, d.test,
+             str(d.pairs), left_out_text(d)]
             for d in comparison.deltas
         ]  # fmt: skip
         parts.append(_table(rows))

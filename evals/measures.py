@@ -1,21 +1,31 @@
-"""Report metrics: computed over the records of one suite and one model, from the checks.
+"""Measures: report metrics over the records of one suite and one model, and their paired
+comparison between two runs of the same cases.
 
-Each gives ``MetricResult``s: a named estimate with its 95% interval, the direction in
-which it is better (floors use it), and details for the report (a confusion matrix, a
-threshold sweep). Records that errored count against accuracy-type metrics only
-through the usage error rate: a metric is about the answers that came back.
+A measure is any object with ``compute(records)`` and ``compare(before, after)`` (the
+``Measure`` protocol); ``Proportion`` and ``Average`` are bases for the usual kinds,
+so a user's measure is reported, compared and floored like a built-in one.
+
+One rule for every metric and every comparison (the README states it):
+
+- **The case is the unit.** Each case weighs 1; its repeats (``--epochs``) share that
+  weight, so n is the number of cases and identical repeats change nothing.
+- **Errors and n/a are left out and counted.** A repeat that errored, or where the
+  check does not apply, is not an answer: it is left out of the metric (the error rate
+  carries the errors). In a comparison, a case is paired only where both sides have an
+  answer; the others are counted per reason ("3 left out: errored").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, JsonValue
+from pydantic import BaseModel
 
 from . import metrics
-from .metrics import Estimate
+from .details import Detail, UsageDetail
+from .metrics import Estimate, Test
 from .records import Record
 
 Direction = Literal["higher", "lower"]
@@ -25,227 +35,288 @@ class MetricResult(BaseModel):
     name: str
     estimate: Estimate
     direction: Direction = "higher"
-    detail: dict[str, Any] = {}
-    """For the report: a confusion matrix, a threshold sweep, a trajectory (JSON data)."""
+    detail: Detail | None = None
+    """For the report: a confusion matrix, a threshold sweep, a trajectory."""
 
 
-def _applicable(records: Sequence[Record], check: str) -> list[Record]:
-    return [r for r in records if r.error is None and r.passed(check) is not None]
+class MetricDelta(BaseModel):
+    """The paired change of one metric between two runs of the same cases."""
+
+    suite: str = ""
+    name: str
+    before: float | None
+    after: float | None
+    delta: Estimate
+    p_value: float
+    p_floor: float | None = None
+    """The smallest p its test can give (random assignments); None: exact."""
+    test: str
+    direction: Direction = "higher"
+    pairs: int
+    """Cases compared (both sides answered)."""
+    left_out: dict[str, int] = {}
+    """Cases not compared, by reason (``errored``, ``n/a``)."""
+
+    @property
+    def p_shown(self) -> str:
+        return str(Test(self.p_value, self.test, self.p_floor))
+
+    @property
+    def worse(self) -> bool:
+        """The change goes the wrong way (lower where higher is better, or the reverse)."""
+        value = self.delta.value or 0.0
+        return value < 0 if self.direction == "higher" else value > 0
+
+
+@runtime_checkable
+class Measure(Protocol):
+    """What the engine asks of a measure."""
+
+    def compute(self, records: Sequence[Record]) -> list[MetricResult]: ...
+
+    def compare(self, before: Sequence[Record], after: Sequence[Record]) -> list[MetricDelta]: ...
+
+
+def by_case(records: Sequence[Record]) -> dict[str, list[Record]]:
+    """Records grouped by case id, in order of first appearance."""
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        groups.setdefault(record.case, []).append(record)
+    return groups
+
+
+def answered(records: Sequence[Record], check: str | None) -> list[Record]:
+    """The records that count: no error, and (for a check) the check applies."""
+    return [
+        r for r in records if r.error is None and (check is None or r.passed(check) is not None)
+    ]
+
+
+def weighted(records: Sequence[Record], check: str | None) -> list[tuple[Record, float]]:
+    """Each usable record with its weight: 1 per case, shared by the case's repeats."""
+    found = []
+    for group in by_case(records).values():
+        used = answered(group, check)
+        found += [(r, 1 / len(used)) for r in used]
+    return found
+
+
+Pairs = list[tuple[list[Record], list[Record]]]
+
+
+def pair_cases(
+    before: Sequence[Record], after: Sequence[Record], check: str | None
+) -> tuple[Pairs, dict[str, int]]:
+    """The cases both sides answered (each side's usable repeats), and the others counted
+    by reason. Cases present on one side only are the engine's to count, not these."""
+    old, new = by_case(before), by_case(after)
+    pairs: Pairs = []
+    left_out: dict[str, int] = {}
+    for case in old.keys() & new.keys():
+        a, b = answered(old[case], check), answered(new[case], check)
+        if a and b:
+            pairs.append((a, b))
+            continue
+        errored = any(not answered(side, None) for side in (old[case], new[case]))
+        reason = "errored" if errored else "n/a"
+        left_out[reason] = left_out.get(reason, 0) + 1
+    pairs.sort(key=lambda pair: pair[0][0].case)
+    return pairs, left_out
+
+
+def _share(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
 
 
 @dataclass(frozen=True)
-class Accuracy:
-    """The share of cases whose check passed (Wilson interval)."""
+class Proportion:
+    """Base for a share of cases (Wilson interval; paired: exact McNemar, or the sign-flip
+    test on per-case shares with repeats). Subclasses give ``outcome``: True, False, or
+    None where the case does not count."""
 
-    check: str
-    name: str | None = None
+    name: str
+    direction: Direction = "higher"
+    check: str | None = None
+    """The check the outcome reads (its n/a cases are left out), if any."""
+
+    def outcome(self, record: Record) -> bool | None:
+        raise NotImplementedError
+
+    def _shares(self, records: Sequence[Record]) -> list[float]:
+        found = []
+        for group in by_case(answered(records, self.check)).values():
+            outcomes = [o for r in group if (o := self.outcome(r)) is not None]
+            if outcomes:
+                found.append(_share([float(o) for o in outcomes]))
+        return found
 
     def compute(self, records: Sequence[Record]) -> list[MetricResult]:
-        used = _applicable(records, self.check)
-        hits = sum(bool(r.passed(self.check)) for r in used)
-        return [
-            MetricResult(
-                name=self.name or f"{self.check}.accuracy",
-                estimate=metrics.proportion(hits, len(used)),
-            )
-        ]
+        shares = self._shares(records)
+        estimate = metrics.proportion(sum(shares), len(shares))
+        return [MetricResult(name=self.name, estimate=estimate, direction=self.direction)]
+
+    def compare(self, before: Sequence[Record], after: Sequence[Record]) -> list[MetricDelta]:
+        pairs, left_out = pair_cases(before, after, self.check)
+        shares = [(self._shares(a), self._shares(b)) for a, b in pairs]
+        used = [(x[0], y[0]) for x, y in shares if x and y]
+        if not used:
+            return []
+        return [delta(self.name, used, left_out, self.direction, proportion=True)]
+
+
+def delta(
+    name: str,
+    pairs: Sequence[tuple[float, float]],
+    left_out: dict[str, int],
+    direction: Direction,
+    *,
+    proportion: bool = False,
+) -> MetricDelta:
+    """The change of a per-case value's mean, with the sign-flip test (exact McNemar for
+    pass/fail); proportions get no interval of the change, means Student's t."""
+    change, test = metrics.paired_mean(pairs)
+    if proportion:
+        change = Estimate(change.value, None, None, change.n)
+    return MetricDelta(
+        name=name,
+        before=_share([b for b, _ in pairs]),
+        after=_share([a for _, a in pairs]),
+        delta=change,
+        p_value=test.p,
+        p_floor=test.floor,
+        test=test.name,
+        direction=direction,
+        pairs=len(pairs),
+        left_out=left_out,
+    )
 
 
 @dataclass(frozen=True)
-class FailureRate:
+class Average:
+    """Base for a mean of a per-case number on a known scale (Student's t; paired: the
+    sign-flip test). Subclasses give ``value``: a number, or None where it does not count."""
+
+    name: str
+    scale: tuple[float, float] = (0.0, 1.0)
+    direction: Direction = "higher"
+    check: str | None = None
+
+    def value(self, record: Record) -> float | None:
+        raise NotImplementedError
+
+    def _means(self, records: Sequence[Record]) -> list[float]:
+        found = []
+        for group in by_case(answered(records, None)).values():
+            values = [v for r in group if (v := self.value(r)) is not None]
+            if values:
+                found.append(_share(metrics.finite(values)))
+        return found
+
+    def compute(self, records: Sequence[Record]) -> list[MetricResult]:
+        low, high = self.scale
+        estimate = metrics.mean(self._means(records), low, high)
+        return [MetricResult(name=self.name, estimate=estimate, direction=self.direction)]
+
+    def compare(self, before: Sequence[Record], after: Sequence[Record]) -> list[MetricDelta]:
+        pairs, left_out = pair_cases(before, after, None)
+        means = [(self._means(a), self._means(b)) for a, b in pairs]
+        used = [(x[0], y[0]) for x, y in means if x and y]
+        not_valued = len(means) - len(used)
+        if not_valued:
+            left_out = {**left_out, "n/a": left_out.get("n/a", 0) + not_valued}
+        return [delta(self.name, used, left_out, self.direction)] if used else []
+
+
+@dataclass(frozen=True, init=False)
+class Accuracy(Proportion):
+    """The share of cases whose check passed."""
+
+    def __init__(self, check: str, name: str | None = None) -> None:
+        object.__setattr__(self, "check", check)
+        object.__setattr__(self, "name", name or f"{check}.accuracy")
+        object.__setattr__(self, "direction", "higher")
+
+    def outcome(self, record: Record) -> bool | None:
+        return record.passed(self.check) if self.check else None
+
+
+@dataclass(frozen=True, init=False)
+class FailureRate(Proportion):
     """The share of cases whose check failed (lower is better): e.g. copied schema text."""
 
-    check: str
-    name: str | None = None
+    def __init__(self, check: str, name: str | None = None) -> None:
+        object.__setattr__(self, "check", check)
+        object.__setattr__(self, "name", name or f"{check}.rate")
+        object.__setattr__(self, "direction", "lower")
 
-    def compute(self, records: Sequence[Record]) -> list[MetricResult]:
-        used = _applicable(records, self.check)
-        failed = sum(r.passed(self.check) is False for r in used)
-        return [
-            MetricResult(
-                name=self.name or f"{self.check}.rate",
-                estimate=metrics.proportion(failed, len(used)),
-                direction="lower",
-            )
-        ]
+    def outcome(self, record: Record) -> bool | None:
+        passed = record.passed(self.check) if self.check else None
+        return None if passed is None else not passed
 
 
-@dataclass(frozen=True)
-class Binary:
-    """A yes/no decision: accuracy, precision, recall, F1, the confusion matrix and, when
-    the check has scores, a threshold sweep with ROC AUC and the best-F1 threshold."""
+@dataclass(frozen=True, init=False)
+class Mean(Average):
+    """The mean of a check's numeric values; a value outside the scale is refused at the
+    check (a recorded check error), never folded into the mean."""
 
-    check: str
-    positive: JsonValue = True
-    name: str | None = None
-    threshold: float | None = None
-    """The configured threshold, marked on the sweep."""
+    def __init__(
+        self,
+        check: str,
+        scale: tuple[float, float] = (0.0, 1.0),
+        name: str | None = None,
+        direction: Direction = "higher",
+    ) -> None:
+        object.__setattr__(self, "check", check)
+        object.__setattr__(self, "name", name or f"{check}.mean")
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "direction", direction)
 
-    def compute(self, records: Sequence[Record]) -> list[MetricResult]:
-        name = self.name or self.check
-        used = _applicable(records, self.check)
-        truth = [r.checks[self.check].expected == self.positive for r in used]
-        said = [r.checks[self.check].value == self.positive for r in used]
-        binary = metrics.binary(truth, said)
-        detail: dict[str, Any] = {"confusion": binary["confusion"]}
-        graded = [(t, r.checks[self.check].score) for t, r in zip(truth, used, strict=True)]
-        if graded and all(s is not None for _, s in graded):
-            ts = [t for t, _ in graded]
-            ss = [float(s) for _, s in graded if s is not None]
-            sweep = metrics.threshold_sweep(ts, ss)
-            detail |= {
-                "roc_auc": metrics.roc_auc(ts, ss),
-                "sweep": sweep,
-                "best": metrics.best_threshold(sweep),
-                "threshold": self.threshold,
-            }
-        results = [
-            MetricResult(
-                name=f"{name}.{k}", estimate=binary[k], detail=detail if k == "accuracy" else {}
-            )
-            for k in ("accuracy", "precision", "recall", "f1")
-        ]
-        if "roc_auc" in detail:  # calibration: the score read as the probability of yes
-            errors = [(float(score) - truth) ** 2 for truth, score in graded if score is not None]
-            brier = metrics.mean(errors, 0.0, 1.0)
-            results.append(MetricResult(name=f"{name}.brier", estimate=brier, direction="lower"))
-            results.append(_auc(name, detail["roc_auc"], len(graded)))
-        return results
+    def value(self, record: Record) -> float | None:
+        result = record.checks.get(self.check or "")
+        value = None if result is None else result.value
+        return float(value) if isinstance(value, int | float) else None
 
 
-@dataclass(frozen=True)
-class Multiclass:
-    """A label among several: accuracy, per-class precision/recall/F1, the confusion matrix."""
+class ErrorRate(Proportion):
+    """The share of case runs that errored (every comparison carries it)."""
 
-    check: str
-    labels: Sequence[str]
-    name: str | None = None
+    def __init__(self) -> None:
+        super().__init__(name="usage.error_rate", direction="lower")
 
-    def compute(self, records: Sequence[Record]) -> list[MetricResult]:
-        used = _applicable(records, self.check)
-        truth = [str(r.checks[self.check].expected) for r in used]
-        said = [str(r.checks[self.check].value) for r in used]
-        scores = metrics.multiclass(truth, said, self.labels)
-        per_class = {
-            label: {k: v.value if isinstance(v, Estimate) else v for k, v in row.items()}
-            for label, row in scores["per_class"].items()
-        }
-        detail: dict[str, Any] = {"confusion": scores["confusion"], "per_class": per_class}
-        name = self.name or self.check
-        results = [
-            MetricResult(name=f"{name}.accuracy", estimate=scores["accuracy"], detail=detail)
-        ]
-        confidences = [r.checks[self.check].score for r in used]
-        if used and all(c is not None for c in confidences):
-            # The confidence of the chosen label, read as the probability it is right: how
-            # well it separates right from wrong answers (ROC AUC), and its calibration.
-            right = [t == s for t, s in zip(truth, said, strict=True)]
-            graded = [float(c) for c in confidences if c is not None]
-            detail["confidence_roc_auc"] = metrics.roc_auc(right, graded)
-            errors = [(c - r) ** 2 for c, r in zip(graded, right, strict=True)]
-            results.append(
-                MetricResult(
-                    name=f"{name}.brier",
-                    estimate=metrics.mean(errors, 0.0, 1.0),
-                    direction="lower",
-                )
-            )
-            results.append(_auc(f"{name}.confidence", detail["confidence_roc_auc"], len(used)))
-        return results
+    def outcome(self, record: Record) -> bool | None:
+        return record.error is not None
 
+    def _shares(self, records: Sequence[Record]) -> list[float]:
+        return [_share([float(r.error is not None) for r in g]) for g in by_case(records).values()]
 
-def _auc(name: str, value: float | None, n: int) -> MetricResult:
-    """ROC AUC as a metric of its own (a point value: no interval is computed)."""
-    return MetricResult(name=f"{name}.roc_auc", estimate=Estimate(value, None, None, n))
-
-
-@dataclass(frozen=True)
-class Mean:
-    """The mean of a check's numeric values, its interval clamped to the scale."""
-
-    check: str
-    scale: tuple[float, float] = (0.0, 1.0)
-    name: str | None = None
-    direction: Direction = "higher"
-
-    def compute(self, records: Sequence[Record]) -> list[MetricResult]:
-        values = [
-            float(v)
-            for r in records
-            if r.error is None
-            and isinstance(v := r.checks.get(self.check, _NONE).value, int | float)
-        ]
-        low, high = self.scale
-        return [
-            MetricResult(
-                name=self.name or f"{self.check}.mean",
-                estimate=metrics.mean(values, low, high),
-                direction=self.direction,
-            )
-        ]
-
-
-@dataclass(frozen=True)
-class Detection:
-    """A detector: how many of the expected positives it flags (detection rate) and how
-    many negatives it flags wrongly (false positive rate, lower is better)."""
-
-    check: str
-    name: str | None = None
-
-    def compute(self, records: Sequence[Record]) -> list[MetricResult]:
-        used = _applicable(records, self.check)
-        positives = [r for r in used if r.checks[self.check].expected is True]
-        negatives = [r for r in used if r.checks[self.check].expected is False]
-        name = self.name or self.check
-
-        def flagged(group: list[Record]) -> int:
-            return sum(r.checks[self.check].value is True for r in group)
-
-        return [
-            MetricResult(
-                name=f"{name}.detection_rate",
-                estimate=metrics.proportion(flagged(positives), len(positives)),
-            ),
-            MetricResult(
-                name=f"{name}.false_positive_rate",
-                estimate=metrics.proportion(flagged(negatives), len(negatives)),
-                direction="lower",
-            ),
-        ]
+    def compare(self, before: Sequence[Record], after: Sequence[Record]) -> list[MetricDelta]:
+        old, new = by_case(before), by_case(after)
+        cases = sorted(old.keys() & new.keys())
+        used = [(self._shares(old[c])[0], self._shares(new[c])[0]) for c in cases]
+        return [delta(self.name, used, {}, "lower", proportion=True)] if used else []
 
 
 @dataclass(frozen=True)
 class Custom:
     """Any estimate over the records that did not error (e.g. whether revisions raised a
-    judged score), with optional details for the report."""
+    judged score), with optional details for the report. It is not compared (give it a
+    ``compare`` of your own, or build on ``Proportion`` or ``Average``)."""
 
     name: str
     compute_estimate: Callable[[Sequence[Record]], Estimate]
     direction: Direction = "higher"
-    details: Callable[[Sequence[Record]], dict[str, Any]] | None = None
+    details: Callable[[Sequence[Record]], Detail] | None = None
 
     def compute(self, records: Sequence[Record]) -> list[MetricResult]:
         ok = [r for r in records if r.error is None]
-        detail = self.details(ok) if self.details else {}
+        detail = self.details(ok) if self.details else None
+        estimate = self.compute_estimate(ok)
         return [
-            MetricResult(
-                name=self.name,
-                estimate=self.compute_estimate(ok),
-                direction=self.direction,
-                detail=detail,
-            )
+            MetricResult(name=self.name, estimate=estimate, direction=self.direction, detail=detail)
         ]
 
-
-Measure = Accuracy | FailureRate | Binary | Multiclass | Mean | Detection | Custom
-
-
-class _None:
-    value: Any = None
-
-
-_NONE = _None()
+    def compare(self, before: Sequence[Record], after: Sequence[Record]) -> list[MetricDelta]:
+        return []
 
 
 def usage(records: Sequence[Record], price: tuple[float, float] | None) -> list[MetricResult]:
@@ -253,29 +324,21 @@ def usage(records: Sequence[Record], price: tuple[float, float] | None) -> list[
     ok = [r for r in records if r.error is None]
     requests = sum(r.usage.requests for r in records)
     seconds = [r.seconds for r in ok]
-    results = [
-        MetricResult(
-            name="usage.error_rate",
-            estimate=metrics.proportion(len(records) - len(ok), len(records)),
-            direction="lower",
-        ),
-        MetricResult(
-            name="usage.retry_rate",
-            estimate=metrics.proportion(sum(r.usage.retries for r in records), requests),
-            direction="lower",
-        ),
+    prompt = sum(r.usage.prompt_tokens for r in records)
+    completion = sum(r.usage.completion_tokens for r in records)
+    detail = UsageDetail(
+        cases=len(by_case(records)),
+        requests=requests,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        latency_p50_s=metrics.percentile(seconds, 50),
+        latency_p95_s=metrics.percentile(seconds, 95),
+        cost_usd=None if price is None else (prompt * price[0] + completion * price[1]) / 1e6,
+    )
+    errors = ErrorRate().compute(records)[0]
+    errors.detail = detail
+    retries = metrics.proportion(sum(r.usage.retries for r in records), requests)
+    return [
+        errors,
+        MetricResult(name="usage.retry_rate", estimate=retries, direction="lower"),
     ]
-    detail: dict[str, Any] = {
-        "cases": len(records),
-        "requests": requests,
-        "prompt_tokens": sum(r.usage.prompt_tokens for r in records),
-        "completion_tokens": sum(r.usage.completion_tokens for r in records),
-        "latency_p50_s": metrics.percentile(seconds, 50),
-        "latency_p95_s": metrics.percentile(seconds, 95),
-    }
-    if price is not None:
-        detail["cost_usd"] = (
-            detail["prompt_tokens"] * price[0] + detail["completion_tokens"] * price[1]
-        ) / 1e6
-    results[0].detail = detail
-    return results

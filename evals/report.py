@@ -12,7 +12,7 @@ from xml.sax.saxutils import quoteattr
 from pydantic import BaseModel
 
 from .compare import Comparison
-from .measures import MetricResult
+from .measures import MetricDelta, MetricResult
 from .records import Record
 from .runner import RunInfo, SuiteRun
 
@@ -51,6 +51,10 @@ class Summary(BaseModel):
     @property
     def model_names(self) -> list[str]:
         return list(dict.fromkeys(m for s in self.suites for m in s.models))
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def summarize(runs: list[SuiteRun], out: Path, judge: str | None) -> Summary:
@@ -102,8 +106,9 @@ def markdown(summary: Summary, records: list[Record]) -> str:
     lines = [
         "# Eval report",
         "",
-        f"Created {summary.created}. Values: estimate [95% interval] (Wilson for rates, "
-        "bootstrap for F1, Student's t for means, clamped to the scale).",
+        f"Created {summary.created}. Values: estimate [95% interval] over cases (Wilson "
+        "for rates, a Dirichlet posterior for F1, Student's t for means, clamped to the "
+        'scale; "no interval" where none is valid).',
         "",
         "| " + " | ".join(rows[0]) + " |",
         "|" + "---|" * len(rows[0]),
@@ -133,22 +138,38 @@ def markdown(summary: Summary, records: list[Record]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def change_text(d: MetricDelta) -> str:
+    if d.delta.value is None:
+        return "n/a"
+    if d.delta.low is None or d.delta.high is None:
+        return f"{d.delta.value:+.3f} (no interval)"
+    return f"{d.delta.value:+.3f} [{d.delta.low:+.3f}, {d.delta.high:+.3f}]"
+
+
+def left_out_text(d: MetricDelta) -> str:
+    return ", ".join(f"{n} {why}" for why, n in sorted(d.left_out.items())) or "0"
+
+
 def comparison_markdown(comparison: Comparison) -> list[str]:
     lines = [
         f"## {comparison.after} against {comparison.before}",
         "",
-        f"{comparison.pairs} paired case runs "
-        f"({comparison.unpaired} on one side only, not compared).",
+        f"{comparison.pairs} cases on both sides "
+        f"({comparison.unpaired} on one side only, not compared). Each case is one pair, "
+        "its repeats averaged; a pair with an error or an n/a on either side is left out "
+        "of that metric and counted.",
         "",
-        "| suite | metric | before | after | change [95% CI] | p | test |",
-        "|---|---|---|---|---|---|---|",
+        "| suite | metric | before | after | change [95% CI] | p | test | pairs | left out |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for d in comparison.deltas:
-        before = "–" if d.before is None else f"{d.before:.3f}"
-        after = "–" if d.after is None else f"{d.after:.3f}"
-        change = str(d.delta) if d.delta.low is not None else f"{d.delta.value:+.3f}"
         lines.append(
-            f"| {d.suite} | {d.name} | {before} | {after} | {change} | {d.p_value:.3g} | {d.test} |"
+            f"| {d.suite} | {d.name} | {_num(d.before)} | {_num(d.after)} | {change_text(d)} "
+            f"| {d.p_shown} | {d.test} | {d.pairs} | {left_out_text(d)} |"
         )
     for title, changes in (("Regressions", comparison.regressions), ("Fixes", comparison.fixes)):
         lines += ["", f"### {title} ({len(changes)})", ""]

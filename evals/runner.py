@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import math
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -25,19 +26,19 @@ from typing import Any
 import httpx2
 from pydantic import BaseModel, JsonValue
 
-from patterns import LLM, PatternsError, Trace
+from patterns import LLM, Trace
 from patterns.core import async_pool
 
 from . import records
 from .cache import EPOCH, CachingTransport
 from .checks import CheckContext, CheckResult
 from .data import Case, Dataset
-from .measures import MetricResult, usage
+from .measures import Average, MetricResult, answered, by_case, usage
 from .metrics import proportion
 from .models import ModelConfig, connect
 from .records import Record, ResultsFile
 from .schedule import QUEUED, PrefixOrder, Waits
-from .suite import Suite, TaskContext, output_json
+from .suite import Suite, SuiteError, TaskContext, output_json
 
 RESULTS = "results.jsonl"
 SERIAL_WINDOW = 64
@@ -71,6 +72,8 @@ class RunInfo(BaseModel):
     updated: str | None = None
     cases: int = 0
     reused: int = 0
+    origin: str | None = None
+    """The suite file (None: a built-in suite), for ``compare``."""
 
 
 def package_version() -> str:
@@ -174,6 +177,10 @@ class Options:
     timeout: float = 300.0
     splits: set[str] | None = None
     quick: bool = False
+    limit: int | None = None
+    """The first N cases only (after splits and ``quick``): part of the run's identity."""
+    cases: set[str] | None = None
+    """These case ids only: part of the run's identity."""
     concurrency: int | None = None
     progress: Callable[[str, int, int], None] = lambda label, done, total: None
     say: Callable[[str], None] = print
@@ -195,6 +202,15 @@ def select(suite: Suite, dataset: Dataset[Any, Any], options: Options) -> Datase
     if options.quick:
         key = suite.extra.get("quick_group", "kind")
         picked = picked.only(limit_per_group=(key, suite.extra.get("quick_per_group", 2)))
+    if options.cases is not None:
+        unknown = options.cases - {c.id for c in picked.cases}
+        if unknown:
+            raise SuiteError(f"{suite.name}: no case {', '.join(sorted(unknown))} (--case)")
+        picked = picked.model_copy(
+            update={"cases": [c for c in picked.cases if c.id in options.cases]}
+        )
+    if options.limit is not None:
+        picked = picked.model_copy(update={"cases": picked.cases[: options.limit]})
     return picked
 
 
@@ -227,10 +243,11 @@ async def run_suite(
             if todo:
                 await _run_model(suite, model, judge, todo, out, options)
     info = RunInfo.model_validate_json((directory / "run.json").read_text())
-    info.updated, info.cases, info.reused = (
+    info.updated, info.cases, info.reused, info.origin = (
         datetime.now(UTC).isoformat(),
         len(dataset.cases),
         reused,
+        suite.origin,
     )
     (directory / "run.json").write_text(info.model_dump_json(indent=1))
     wanted = {c.id for c in dataset.cases}
@@ -302,9 +319,8 @@ async def run_case(
         output = await suite.task(llm, case.input, TaskContext(case=case, trace=trace, judge=judge))
         context = CheckContext(case=case, judge=judge, trace=trace)
         for check in suite.checks:
-            checks[check.name] = await check.run(output, context)
-    except (PatternsError, ValueError, TypeError, KeyError, AttributeError, IndexError) as failure:
-        # A user's task or check may fail in any of these ways: recorded, not fatal.
+            checks[check.name] = admissible(suite, check.name, await check.run(output, context))
+    except Exception as failure:
         error = f"{type(failure).__name__}: {failure}"
     return Record(
         suite=suite.name,
@@ -322,6 +338,34 @@ async def run_case(
         usage=trace.usage,
         calls=trace.calls,
     )
+
+
+class CheckValueError(ValueError):
+    """A check gave a value no metric can hold: not finite, or outside a measure's scale."""
+
+
+def admissible(suite: Suite, name: str, result: CheckResult) -> CheckResult:
+    """``result``, if every number in it can be measured; else ``CheckValueError`` (the
+    case's recorded error), never a NaN folded into a mean or an AUC."""
+    numbers = {"value": result.value, "score": result.score}
+    for field_name, number in numbers.items():
+        if isinstance(number, float) and not math.isfinite(number):
+            raise CheckValueError(f"check {name!r} gave {field_name} {number}: not a finite number")
+    if result.score is not None and not 0 <= result.score <= 1:
+        raise CheckValueError(f"check {name!r} gave score {result.score:g}: outside 0..1")
+    for each in suite.measures:
+        if (
+            isinstance(each, Average)
+            and each.check == name
+            and isinstance(result.value, int | float)
+        ):
+            low, high = each.scale
+            if not low <= result.value <= high:
+                raise CheckValueError(
+                    f"check {name!r} gave {result.value:g}, outside the scale [{low:g}, {high:g}] "
+                    f"of {each.name}"
+                )
+    return result
 
 
 def measure(run: SuiteRun, prices: dict[str, tuple[float, float]]) -> None:
@@ -354,29 +398,34 @@ def _metrics(
     suite: Suite, recs: list[Record], price: tuple[float, float] | None, with_usage: bool = True
 ) -> list[MetricResult]:
     found = [m for measure_ in suite.measures for m in measure_.compute(recs)]
-    return found + agreement(recs) + (usage(recs, price) if with_usage else [])
+    return found + consistency(recs) + (usage(recs, price) if with_usage else [])
 
 
-def agreement(recs: Sequence[Record]) -> list[MetricResult]:
-    """With repeats (``--epochs``): for each check, the share of cases whose outcome was the
-    same in every repeat."""
-    runs: dict[tuple[str, str], list[Record]] = {}
-    for record in recs:
-        runs.setdefault((record.model, record.case), []).append(record)
-    if all(len(group) < 2 for group in runs.values()):
+def consistency(recs: Sequence[Record]) -> list[MetricResult]:
+    """With repeats (``--epochs``), for each check, over the cases: the share whose outcome
+    was the same in every repeat (agreement), whose every repeat passed (pass^k) and
+    where at least one passed (pass@k). Repeats that errored or did not apply are left
+    out; a case needs two repeats that count."""
+    groups = by_case(recs)
+    if all(len(group) < 2 for group in groups.values()):
         return []
-    checks = sorted({name for r in recs for name in r.checks})
-    return [
-        MetricResult(
-            name=f"agreement.{check}",
-            estimate=proportion(
-                sum(len({_outcome(r, check) for r in group}) == 1 for group in runs.values()),
-                len(runs),
+    found = []
+    for check in sorted({name for r in recs for name in r.checks}):
+        outcomes = [
+            [bool(r.passed(check)) for r in answered(group, check)] for group in groups.values()
+        ]
+        repeated = [o for o in outcomes if len(o) >= 2]
+        n = len(repeated)
+        found += [
+            MetricResult(
+                name=f"agreement.{check}",
+                estimate=proportion(sum(len(set(o)) == 1 for o in repeated), n),
             ),
-        )
-        for check in checks
-    ]
-
-
-def _outcome(record: Record, check: str) -> str:
-    return "error" if record.error else str(record.passed(check))
+            MetricResult(
+                name=f"pass^k.{check}", estimate=proportion(sum(all(o) for o in repeated), n)
+            ),
+            MetricResult(
+                name=f"pass@k.{check}", estimate=proportion(sum(any(o) for o in repeated), n)
+            ),
+        ]
+    return found

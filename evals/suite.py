@@ -26,7 +26,7 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -75,6 +75,18 @@ class Suite:
     uses_model: bool = True
     """False for suites that measure deterministic code (no model, no server needed)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    origin: str | None = None
+    """The suite file it was loaded from (None: built in, or made in code); a run
+    records it, so that ``compare`` finds the suite's measures again."""
+
+    def with_dataset(self, path: Path) -> Suite:
+        """This suite on another dataset file; a suite that builds its cases in code
+        cannot take one (``SuiteError``)."""
+        if not isinstance(self.dataset, Path):
+            raise SuiteError(
+                f"suite {self.name} builds its cases in code and cannot take --dataset"
+            )
+        return replace(self, dataset=path)
 
     def load(self) -> Dataset[Any, Any]:
         if isinstance(self.dataset, Path):

@@ -22,7 +22,8 @@ from pydantic import BaseModel
 from evals.checks import Equals
 from evals.copying import CopiedSchemaText
 from evals.data import Case, Dataset, load
-from evals.measures import Binary, Detection, FailureRate, Multiclass
+from evals.decisions import Binary, Detection, Multiclass
+from evals.measures import FailureRate
 from evals.obfuscate import variants
 from evals.suite import Suite, TaskContext
 from patterns import DEFAULT_THRESHOLD, LLM, chain, parallel, router

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from evals import metrics
 from evals.checks import Check, CheckResult, Criterion, Judge
 from evals.data import read_yaml
+from evals.details import TrajectoryDetail, TrajectoryPoint
 from evals.measures import Accuracy, Custom, Mean
 from evals.metrics import Estimate
 from evals.records import Record
@@ -108,19 +109,19 @@ def _agreement(records: Sequence[Record]) -> Estimate:
     return metrics.proportion(agree, len(rounds))
 
 
-def _trajectory(records: Sequence[Record]) -> dict[str, object]:
+def _trajectory(records: Sequence[Record]) -> TrajectoryDetail:
     by_round: dict[int, dict[str, list[float]]] = {}
     for o in _outputs(records):
         for r in o.rounds:
             row = by_round.setdefault(r.round, {"judged": [], "cohesion": []})
             row["judged"].append(r.judged)
             row["cohesion"].append(r.cohesion)
-    return {
-        "trajectory": {
-            str(n): {k: metrics.mean(v).value for k, v in row.items()}
+    return TrajectoryDetail(
+        rounds={
+            n: TrajectoryPoint(**{k: metrics.mean(v).value for k, v in row.items()})
             for n, row in sorted(by_round.items())
         }
-    }
+    )
 
 
 ORCHESTRA = Suite(

@@ -120,7 +120,10 @@ def test_an_edited_prompt_starts_a_new_run_and_the_comparison_lists_what_changed
     assert "### Fixes (4)" in report  # two tickets, two checks each
     assert "- triage / t06 (repeat 0): category fail → pass" in report
     # category accuracy 0.75 -> 1.00: 2 discordant pairs, both fixes: McNemar p = 0.5
-    assert "| triage | category.accuracy | 0.750 | 1.000 | +0.250 | 0.5 | exact McNemar |" in report
+    assert (
+        "| triage | category.accuracy | 0.750 | 1.000 | +0.250 (no interval) | 0.5 "
+        "| exact McNemar | 8 | 0 |"
+    ) in report
 
 
 def test_two_models_in_one_run_are_paired_by_case_not_by_label(

@@ -7,12 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evals.metrics import (
-    best_threshold,
+    Counts,
     binary,
     f1_interval,
     f1_score,
     mean,
-    multiclass,
     paired_f1,
     paired_mean,
     percentile,
@@ -31,8 +30,9 @@ def test_wilson_interval_matches_the_textbook_value() -> None:
 def test_binary_metrics_on_a_known_confusion() -> None:
     truth = [True, True, True, False, False, False, False, True]
     predicted = [True, True, False, True, False, False, False, True]
-    scores = binary(truth, predicted)
-    assert scores["confusion"] == {"tp": 3, "fp": 1, "fn": 1, "tn": 3}
+    counts = Counts.of(truth, predicted)
+    scores = binary(counts)
+    assert counts == Counts(3, 1, 1, 3)
     assert scores["accuracy"].value == 0.75
     assert scores["precision"].value == 0.75
     assert scores["recall"].value == 0.75
@@ -42,7 +42,7 @@ def test_binary_metrics_on_a_known_confusion() -> None:
 
 
 def test_an_absent_class_gives_undefined_metrics_not_zeros() -> None:
-    scores = binary([False, False, False], [False, False, False])
+    scores = binary(Counts.of([False, False, False], [False, False, False]))
     assert scores["accuracy"].value == 1.0
     assert scores["recall"].value is None  # no positives to recall
     assert scores["precision"].value is None  # nothing predicted positive
@@ -51,22 +51,10 @@ def test_an_absent_class_gives_undefined_metrics_not_zeros() -> None:
 
 
 def test_no_cases_at_all() -> None:
-    scores = binary([], [])
+    scores = binary(Counts())
     assert scores["accuracy"].value is None
-    assert multiclass([], [], ["a", "b"])["accuracy"].n == 0
+    assert scores["accuracy"].n == 0
     assert percentile([], 50) is None
-
-
-def test_multiclass_confusion_and_per_class_scores() -> None:
-    truth = ["new", "new", "modify", "other", "other"]
-    predicted = ["new", "modify", "modify", "other", "new"]
-    scores = multiclass(truth, predicted, ["new", "modify", "other"])
-    assert scores["accuracy"].value == 0.6
-    assert scores["confusion"]["new"] == {"new": 1, "modify": 1, "other": 0}
-    assert scores["confusion"]["other"] == {"new": 1, "modify": 0, "other": 1}
-    assert scores["per_class"]["modify"]["precision"].value == 0.5
-    assert scores["per_class"]["modify"]["recall"].value == 1.0
-    assert scores["per_class"]["new"]["support"] == 2
 
 
 def test_roc_auc_counts_ties_as_half() -> None:
@@ -83,9 +71,6 @@ def test_the_sweep_finds_the_threshold_that_maximises_f1() -> None:
     assert by_threshold[0.5]["f1"] == pytest.approx(0.8)  # 0.5 lets one negative through
     assert by_threshold[0.6]["f1"] == 1.0
     assert by_threshold[1.0]["recall"] == 0.0
-    best = best_threshold(sweep)
-    assert best is not None
-    assert best["threshold"] == 0.6
 
 
 def test_a_single_value_has_no_interval_and_says_so() -> None:
@@ -179,52 +164,67 @@ def test_roc_auc_from_ranks_is_the_pairwise_definition(cases: list[tuple[bool, f
     assert roc_auc(truth, scores) == pytest.approx(pairwise / (len(positives) * len(negatives)))
 
 
-def _case_bootstrap(pairs: list[tuple[bool, bool]], seed: int) -> tuple[float, float]:
-    """The slow definition: resample the cases themselves."""
-    rng = random.Random(seed)
-    draws = sorted(
-        f
-        for _ in range(2000)
-        if (f := f1_score([pairs[rng.randrange(len(pairs))] for _ in pairs])) is not None
-    )
-    return draws[int(0.025 * (len(draws) - 1))], draws[int(0.975 * (len(draws) - 1))]
+def test_f1_has_no_interval_from_too_few_cases_and_never_a_zero_width_one() -> None:
+    assert str(f1_interval(Counts(1, 0, 0, 0))) == "1.00 (n=1, no interval)"
+    assert f1_interval(Counts(4, 0, 0, 0)).low is None
+    perfect = f1_interval(Counts(10, 0, 0, 10))
+    assert perfect.low is not None
+    assert perfect.low < perfect.high == 1.0  # type: ignore[operator]
+    none_right = f1_interval(Counts(0, 4, 4, 0))
+    assert none_right.value == 0
+    assert none_right.low == 0
+    assert none_right.high is not None
+    assert none_right.high > 0
 
 
-def test_the_f1_interval_is_the_case_bootstrap_drawn_in_constant_time() -> None:
-    pairs = [(True, True)] * 30 + [(False, True)] * 8 + [(True, False)] * 12 + [(False, False)] * 50
-    low, high = _case_bootstrap(pairs, seed=1)
-    fast = f1_interval(30, 8, 12, 50, resamples=2000)
-    assert fast.value == pytest.approx(60 / 80)
-    assert fast.low == pytest.approx(low, abs=0.02)
-    assert fast.high == pytest.approx(high, abs=0.02)
+def test_a_mean_with_no_spread_has_no_interval() -> None:
+    assert str(mean([0.0, 0.0, 0.0])) == "0.00 (n=3, no interval)"
 
 
-def test_paired_f1_and_mean_resample_cases_together() -> None:
+def test_values_that_are_not_finite_or_outside_the_scale_are_refused() -> None:
+    with pytest.raises(ValueError, match="not a finite number"):
+        mean([float("nan"), 0.5])
+    with pytest.raises(ValueError, match="outside the scale"):
+        mean([4.0, 3.0], 0.0, 1.0)
+    with pytest.raises(ValueError, match="not a finite number"):
+        roc_auc([True, False], [float("nan"), 0.2])
+
+
+def test_paired_f1_and_mean_over_the_same_cases() -> None:
     rng = random.Random(7)
-    before = [
-        (t, t if rng.random() < 0.6 else not t) for t in [rng.random() < 0.5 for _ in range(200)]
-    ]
+    truth = [rng.random() < 0.5 for _ in range(200)]
+    before = [(t, t if rng.random() < 0.6 else not t) for t in truth]
     after = [(t, t if rng.random() < 0.85 else p) for t, p in before]  # mostly fixed
-    delta, p = paired_f1(before, after)
+
+    def cells(pairs: list[tuple[bool, bool]]) -> list[Counts]:
+        return [Counts.of([t], [p]) for t, p in pairs]
+
+    delta, test = paired_f1(cells(before), cells(after))
     assert delta.value == pytest.approx(f1_score(after) - f1_score(before))  # type: ignore[operator]
     assert delta.low is not None
     assert delta.high is not None
     assert 0 < delta.low < delta.value < delta.high
-    assert p < 0.01
-    same, p_same = paired_f1(before, before)
+    assert test.p < 0.01
+    assert test.p >= 1 / 2001  # never 0
+    same, same_test = paired_f1(cells(before), cells(before))
     assert same.value == 0
-    assert same.low == 0
-    assert same.high == 0
-    assert p_same == 1.0
+    assert same_test.p == 1.0
 
     values = [(x, x + 0.1 + rng.gauss(0, 0.05)) for x in (rng.random() for _ in range(300))]
-    moved, p_moved = paired_mean(values)
+    moved, moved_test = paired_mean(values)
     assert moved.value == pytest.approx(0.1, abs=0.01)
     assert moved.low is not None
     assert moved.high is not None
     assert moved.low < 0.1 < moved.high
-    assert p_moved < 0.01
-    noise, p_noise = paired_mean([(x, x + rng.gauss(0, 0.05)) for x, _ in values])
+    assert moved_test.p < 0.01
+    assert str(moved_test) == "< 0.0005"
+    noise, noise_test = paired_mean([(x, x + rng.gauss(0, 0.05)) for x, _ in values])
     assert noise.low is not None
     assert noise.low < 0 < (noise.high or 0)
-    assert p_noise > 0.05
+    assert noise_test.p > 0.05
+
+
+def test_two_cases_never_give_p_zero() -> None:
+    _, test = paired_mean([(0.2, 0.9), (0.1, 0.8)])
+    assert test.p == 0.5  # two cases, both improved: 2 of 4 sign assignments as extreme
+    assert test.name == "sign-flip (exact)"

@@ -1,0 +1,290 @@
+"""``evaluate()``: a complete evaluation as one library call.
+
+    from evals import evaluate
+    report = evaluate(["path/to/my_suite.py"], ["gpt-4o-mini@https://api.openai.com/v1"],
+                      baseline=Path("runs-before"), floors=["label.accuracy.low<0.8"],
+                      fail_on_regression=0.05)
+    report.ok, report.metric("gpt-4o-mini", "label.accuracy"), report.comparisons
+
+Suites, models, options, a baseline and gates in; a typed ``Report`` out (metrics per
+suite and model, comparisons, the gates that failed, the files written). Nothing is
+printed and nothing exits: the command line (``evals.cli``) is argv -> ``evaluate()`` ->
+a table and an exit code. Every input is checked before the first request:
+``EvalError`` (one line) otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import html, records, report
+from .compare import Comparison, ComparisonError, compare
+from .gates import EvalError, Floor, check_floors, known_metrics, regressions
+from .measures import Measure, MetricResult
+from .models import ModelConfig, from_flag
+from .records import Record
+from .runner import Options, RunInfo, SuiteRun, latest_run, measure, run_suite
+from .suite import Suite, load_suites
+from .suites import BUILTIN
+
+DEFAULT_MAX_ERROR_RATE = 0.2
+REPORT_FILES = ("summary.json", "report.md", "report.html", "results.csv", "junit.xml")
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """What an evaluation found, and where it wrote it."""
+
+    summary: report.Summary
+    runs: list[SuiteRun]
+    records: list[Record]
+    failed: list[str]
+    """The floors and regression gates that failed (empty: all held)."""
+    files: list[Path]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def comparisons(self) -> list[Comparison]:
+        return self.summary.comparisons
+
+    def metric(self, model: str, name: str, suite: str | None = None) -> MetricResult | None:
+        return self.summary.metric(model, name, suite)
+
+
+def resolve_suites(names: Sequence[Suite | str | Path], dataset: Path | None = None) -> list[Suite]:
+    """Suites from objects, built-in names or suite files, each loaded (a broken dataset
+    fails now, before any request). ``dataset`` replaces each suite's dataset file."""
+    found: list[Suite] = []
+    for name in names:
+        if isinstance(name, Suite):
+            found.append(name)
+        elif str(name) in BUILTIN:
+            found += BUILTIN[str(name)]
+        elif str(name).endswith(".py") or Path(name).exists():
+            found += [
+                dataclasses.replace(s, origin=str(Path(name))) for s in load_suites(Path(name))
+            ]
+        else:
+            raise EvalError(
+                f"unknown suite {str(name)!r}: a built-in ({', '.join(BUILTIN)}) or a .py file"
+            )
+    unique = list({s.name: s for s in found}.values())
+    if dataset is not None:
+        if not dataset.is_file():
+            raise EvalError(f"--dataset {dataset}: no such file")
+        unique = [s.with_dataset(dataset) for s in unique]
+    for suite in unique:
+        suite.load()
+    return unique
+
+
+def _validated(options: Options, max_error_rate: float, fail_on_regression: float | None) -> None:
+    if options.epochs < 1:
+        raise EvalError(f"--epochs {options.epochs}: must be 1 or more")
+    if options.concurrency is not None and not 1 <= options.concurrency <= 1024:
+        raise EvalError(f"--concurrency {options.concurrency}: must be between 1 and 1024")
+    if options.timeout <= 0:
+        raise EvalError(f"--timeout {options.timeout}: must be positive")
+    if options.limit is not None and options.limit < 1:
+        raise EvalError(f"--limit {options.limit}: must be 1 or more")
+    if not 0 <= max_error_rate <= 1:
+        raise EvalError(f"--max-error-rate {max_error_rate}: must be between 0 and 1")
+    if fail_on_regression is not None and not 0 < fail_on_regression < 1:
+        raise EvalError(f"--fail-on-regression {fail_on_regression}: a p threshold in (0, 1)")
+
+
+async def aevaluate(
+    suites: Sequence[Suite | str | Path],
+    models: Sequence[ModelConfig | str] = ("embedded",),
+    *,
+    judge: ModelConfig | str | None = None,
+    options: Options | None = None,
+    dataset: Path | None = None,
+    baseline: Path | None = None,
+    compare_models: bool = False,
+    floors: Sequence[Floor | str] = (),
+    fail_on_regression: float | None = None,
+    max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
+    prices: dict[str, tuple[float, float]] | None = None,
+    report_only: bool = False,
+    write: bool = True,
+) -> Report:
+    """``evaluate()`` for code that already runs an event loop (a notebook)."""
+    options = options or Options()
+    _validated(options, max_error_rate, fail_on_regression)
+    chosen = resolve_suites(suites, dataset)
+    configs = [m if isinstance(m, ModelConfig) else from_flag(m) for m in models]
+    if not configs:
+        raise EvalError("no model to evaluate")
+    if len({m.name for m in configs}) != len(configs):
+        raise EvalError("two models have the same name: give each --model once")
+    judge_config = from_flag(judge) if isinstance(judge, str) else judge
+    directions = known_metrics(chosen)
+    gates = [f if isinstance(f, Floor) else Floor.parse(f) for f in floors]
+    for gate in gates:
+        gate.check_known(directions)
+    if max_error_rate < 1:
+        gates.append(Floor("usage.error_rate", ">", max_error_rate))
+    if fail_on_regression is not None and baseline is None and not compare_models:
+        raise EvalError("--fail-on-regression needs --baseline or --compare-models")
+    before = baseline_records(baseline, chosen) if baseline is not None else None
+    runs = (
+        from_disk(chosen, options.out)
+        if report_only
+        else [await run_suite(s, configs, judge_config, options) for s in chosen]
+    )
+    for run in runs:
+        measure(run, prices or {})
+    summary = report.summarize(runs, options.out, judge_config.name if judge_config else None)
+    summary.comparisons = comparisons(runs, before, compare_models)
+    failed = check_floors(gates, runs)
+    if fail_on_regression is not None:
+        failed += regressions(summary.comparisons, fail_on_regression)
+    summary.floors = failed
+    found = [r for run in runs for r in run.records]
+    files = write_reports(options.out, summary, found) if write else []
+    return Report(summary=summary, runs=runs, records=found, failed=failed, files=files)
+
+
+def evaluate(
+    suites: Sequence[Suite | str | Path],
+    models: Sequence[ModelConfig | str] = ("embedded",),
+    **settings: object,
+) -> Report:
+    """Run ``suites`` on ``models`` and report (``aevaluate`` takes the same arguments)."""
+    return asyncio.run(aevaluate(suites, models, **settings))  # type: ignore[arg-type]
+
+
+def from_disk(suites: Sequence[Suite], out: Path) -> list[SuiteRun]:
+    """The latest run of each suite in ``out``, read back (``--report-only``)."""
+    runs = []
+    for suite in suites:
+        directory = latest_run(out, suite.name)
+        if directory is None or not (directory / "results.jsonl").exists():
+            raise EvalError(f"--report-only: no run of {suite.name} in {out}")
+        info = RunInfo.model_validate_json((directory / "run.json").read_text())
+        found = records.read(directory / "results.jsonl")
+        runs.append(SuiteRun(suite, directory, found, 0, info))
+    return runs
+
+
+def baseline_records(path: Path, suites: Sequence[Suite]) -> list[Record]:
+    """Records of an earlier --out folder (latest run of each suite) or of one run folder."""
+    if (path / "results.jsonl").exists():
+        return records.read(path / "results.jsonl")
+    found: list[Record] = []
+    for suite in suites:
+        directory = latest_run(path, suite.name)
+        if directory is not None:
+            found += records.read(directory / "results.jsonl")
+    if not found:
+        raise EvalError(
+            f"--baseline {path}: no results there for {', '.join(s.name for s in suites)}"
+        )
+    return found
+
+
+def comparisons(
+    runs: Sequence[SuiteRun], baseline: list[Record] | None, compare_models: bool
+) -> list[Comparison]:
+    measures = {run.suite.name: run.suite.measures for run in runs}
+    current = [r for run in runs for r in run.records]
+    found = []
+    if baseline is not None:
+        before_models = list(dict.fromkeys(r.model for r in baseline))
+        for model in dict.fromkeys(r.model for r in current):
+            source = model if model in before_models else (
+                before_models[0] if len(before_models) == 1 else None
+            )  # fmt: skip
+            if source is None:
+                continue
+            before = [r for r in baseline if r.model == source]
+            after = [r for r in current if r.model == model]
+            found.append(_compared(before, after, measures, (f"baseline {source}", model)))
+    if compare_models:
+        names = list(dict.fromkeys(r.model for r in current))
+        for other in names[1:]:
+            before = [r for r in current if r.model == names[0]]
+            after = [r for r in current if r.model == other]
+            found.append(_compared(before, after, measures, (names[0], other)))
+    return found
+
+
+def _compared(
+    before: list[Record],
+    after: list[Record],
+    measures: dict[str, Sequence[Measure]],
+    labels: tuple[str, str],
+) -> Comparison:
+    try:
+        return compare(before, after, measures, labels)
+    except ComparisonError as error:
+        raise EvalError(str(error)) from None
+
+
+def compare_runs(before: Path, after: Path) -> list[Comparison]:
+    """Two ``--out`` folders (or run folders) compared, any suite: each run's suite is
+    found again from its ``run.json`` (a built-in name, or the suite file it came from)."""
+    old, new = _runs_in(before), _runs_in(after)
+    shared = sorted(old.keys() & new.keys())
+    if not shared:
+        raise EvalError(f"{after} against {before}: no suite was run in both")
+    measures = {name: _suite_of(name, new[name][0]).measures for name in shared}
+    before_records = [r for name in shared for r in old[name][1]]
+    after_records = [r for name in shared for r in new[name][1]]
+    found = []
+    for model in dict.fromkeys(r.model for r in after_records):
+        olds = [r for r in before_records if r.model == model] or before_records
+        news = [r for r in after_records if r.model == model]
+        found.append(_compared(olds, news, measures, (str(before), f"{after} {model}")))
+    return found
+
+
+def _runs_in(path: Path) -> dict[str, tuple[RunInfo, list[Record]]]:
+    """Suite name -> (run info, records) of a run folder or of an --out folder."""
+    folders = [path] if (path / "run.json").exists() else [
+        d for s in sorted(path.iterdir()) if s.is_dir() and (d := latest_run(path, s.name))
+    ] if path.is_dir() else []  # fmt: skip
+    found = {}
+    for folder in folders:
+        if not (folder / "results.jsonl").exists():
+            continue
+        info = RunInfo.model_validate_json((folder / "run.json").read_text())
+        found[info.fingerprint.suite] = (info, records.read(folder / "results.jsonl"))
+    if not found:
+        raise EvalError(f"{path}: no eval run there (no run.json with results)")
+    return found
+
+
+def _suite_of(name: str, info: RunInfo) -> Suite:
+    if info.origin is not None:
+        suites = [s for s in resolve_suites([info.origin]) if s.name == name]
+        if suites:
+            return suites[0]
+    builtin = [s for s in BUILTIN["all"] if s.name == name]
+    if builtin:
+        return builtin[0]
+    raise EvalError(
+        f"cannot find suite {name!r} to compare its measures: its run names no suite file "
+        f"({info.origin or 'none'}); run it again with this version"
+    )
+
+
+def write_reports(out: Path, summary: report.Summary, found: list[Record]) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    texts = {
+        "summary.json": summary.model_dump_json(indent=1),
+        "report.md": report.markdown(summary, found),
+        "report.html": html.render(summary, found),
+        "results.csv": report.csv_text(found),
+        "junit.xml": report.junit_xml(found, summary.floors),
+    }
+    for name, text in texts.items():
+        (out / name).write_text(text)
+    return [out / name for name in REPORT_FILES]
