@@ -287,7 +287,7 @@ def _printed(found: Report, out: Path) -> int:
 def compare_command(args: argparse.Namespace) -> int:
     found = compare_runs(args.before, args.after)
     for comparison in found:
-        console.print("\n".join(report.comparison_markdown(comparison)), markup=False)
+        sys.stdout.write("\n".join(report.comparison_markdown(comparison)) + "\n")
     if args.out:
         summary = report.Summary(created=report.now(), suites=[], comparisons=found)
         write_reports(args.out, summary, [])

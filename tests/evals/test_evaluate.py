@@ -1,0 +1,187 @@
+"""A complete evaluation from Python (``evaluate()``): a user's suite with a measure of
+their own, a baseline, floors on interval bounds and the regression gate; the same
+through the command line gives the same numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from evals import (
+    Check,
+    CheckResult,
+    EvalError,
+    Mean,
+    Options,
+    Proportion,
+    Record,
+    compare_runs,
+    evaluate,
+)
+from evals.cli import main
+from evals.suite import load_suites
+from patterns.testing.stub import StubServer, stub_server
+from tests.evals.test_library import EXAMPLE, model_answer
+
+
+class ShortAnswers(Proportion):
+    """A user's own measure: the share of cases whose answer fits in 80 characters."""
+
+    def __init__(self) -> None:
+        super().__init__(name="triage.short_answers")
+
+    def outcome(self, record: Record) -> bool | None:
+        return len(json.dumps(record.output)) <= 80
+
+
+@pytest.fixture
+def stub() -> Iterator[StubServer]:
+    with stub_server(model_answer) as server:
+        yield server
+
+
+@pytest.fixture
+def suite_file(tmp_path: Path) -> Path:
+    target = tmp_path / "project"
+    target.mkdir()
+    for name in ("triage.py", "tickets.yaml"):
+        (target / name).write_text((EXAMPLE / name).read_text())
+    return target / "triage.py"
+
+
+def with_measure(path: Path) -> list[object]:
+    suite = load_suites(path)[0]
+    return [
+        dataclasses.replace(suite, measures=[*suite.measures, ShortAnswers()], origin=str(path))
+    ]
+
+
+def options(out: Path) -> Options:
+    return Options(out=out, cache=None, say=lambda text: None)
+
+
+@pytest.fixture(autouse=True)
+def _json_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATTERNS_STRUCTURED_MODE", "json_object")
+
+
+def test_a_users_measure_is_reported_compared_and_floored_from_python(
+    suite_file: Path, stub: StubServer, tmp_path: Path
+) -> None:
+    model = f"stub@{stub.base_url}"
+    first = evaluate(with_measure(suite_file), [model], options=options(tmp_path / "a"))
+    assert first.ok
+    short = first.metric("stub", "triage.short_answers")
+    assert short is not None
+    assert short.estimate.value == 1.0
+
+    second = evaluate(
+        with_measure(suite_file),
+        [model],
+        options=options(tmp_path / "b"),
+        baseline=tmp_path / "a",
+        floors=["triage.short_answers.low<0.9", "category.accuracy<0.5"],
+    )
+    rows = {d.name: d for d in second.comparisons[0].deltas}
+    assert rows["triage.short_answers"].pairs == 8
+    assert rows["triage.short_answers"].delta.value == 0
+    # 8 of 8 short answers: 1.00 [0.68, 1.00]; its low bound is under the floor of 0.9
+    assert second.failed == [
+        "triage / stub: triage.short_answers (low of 1.00 [0.68, 1.00]) = 0.676 "
+        "(triage.short_answers.low<0.9 fails)"
+    ]
+    assert (tmp_path / "b" / "report.md") in second.files
+
+
+def test_the_command_line_gives_the_same_numbers(
+    suite_file: Path, stub: StubServer, tmp_path: Path
+) -> None:
+    model = f"stub@{stub.base_url}"
+    found = evaluate([suite_file], [model], options=options(tmp_path / "lib"))
+    code = main(["run", str(suite_file), "--model", model, "--out", str(tmp_path / "cli"),
+                 "--no-cache"])  # fmt: skip
+    assert code == 0
+    summary = json.loads((tmp_path / "cli" / "summary.json").read_text())
+    cli_metrics = {
+        m["name"]: m["estimate"] for m in summary["suites"][0]["models"]["stub"]["metrics"]
+    }
+    for metric in found.summary.suites[0].models["stub"].metrics:
+        assert cli_metrics[metric.name] == dataclasses.asdict(metric.estimate)
+
+
+def test_a_significant_regression_fails_the_gate_and_noise_does_not(
+    suite_file: Path, tmp_path: Path
+) -> None:
+    fixed = suite_file.read_text().replace(
+        'or other."', 'or other. Urgent means a customer cannot work."'
+    )
+    with stub_server(model_answer) as stub:
+        suite_file.write_text(fixed)
+        evaluate([suite_file], [f"stub@{stub.base_url}"], options=options(tmp_path / "good"))
+        suite_file.write_text(fixed.replace(" Urgent means a customer cannot work.", ""))
+        worse = evaluate(
+            [suite_file], [f"stub@{stub.base_url}"], options=options(tmp_path / "bad"),
+            baseline=tmp_path / "good", fail_on_regression=0.05,
+        )  # fmt: skip
+    # 2 of 8 cases broke: McNemar p = 0.5, not significant: the gate holds
+    assert worse.ok
+    strict = [d for d in worse.comparisons[0].deltas if d.worse]
+    assert {d.name for d in strict} >= {"category.accuracy"}
+    assert all(d.p_value >= 0.05 for d in strict)
+
+
+def test_the_regression_gate_needs_something_to_compare_with(
+    suite_file: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(EvalError, match="needs --baseline"):
+        evaluate([suite_file], ["m@http://127.0.0.1:9/v1"], fail_on_regression=0.05,
+                 options=options(tmp_path))  # fmt: skip
+
+
+def test_compare_works_for_any_suite_and_refuses_runs_of_another(
+    suite_file: Path, stub: StubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = f"stub@{stub.base_url}"
+    evaluate([suite_file], [model], options=options(tmp_path / "a"))
+    evaluate([suite_file], [model], options=options(tmp_path / "b"))
+    found = compare_runs(tmp_path / "a", tmp_path / "b")
+    names = {d.name for d in found[0].deltas}
+    assert {"category.accuracy", "urgent.accuracy", "usage.error_rate"} <= names
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    assert "category.accuracy" in capsys.readouterr().out
+
+    other = suite_file.parent / "other.py"
+    other.write_text(suite_file.read_text().replace('name="triage"', 'name="other"'))
+    evaluate([other], [model], options=options(tmp_path / "c"))
+    with pytest.raises(EvalError, match="no suite was run in both"):
+        compare_runs(tmp_path / "a", tmp_path / "c")
+    baseline = str(tmp_path / "a")
+    assert main(["run", str(other), "--model", model, "--out", str(tmp_path / "d"),
+                 "--baseline", baseline]) == 2  # fmt: skip
+
+
+def nan_score(case: object, output: object) -> CheckResult:
+    return CheckResult(value=0.5, score=math.nan)
+
+
+def test_a_check_that_gives_nan_is_that_cases_recorded_error(
+    suite_file: Path, stub: StubServer, tmp_path: Path
+) -> None:
+    suite = load_suites(suite_file)[0]
+    broken = dataclasses.replace(
+        suite,
+        checks=[*suite.checks, Check("odd", nan_score)],
+        measures=[*suite.measures, Mean("odd")],
+    )
+    found = evaluate(
+        [broken], [f"stub@{stub.base_url}"], options=options(tmp_path), max_error_rate=1
+    )
+    errors: Sequence[str | None] = [r.error for r in found.records]
+    assert all(
+        e is not None and "check 'odd' gave score nan: not a finite number" in e for e in errors
+    )
