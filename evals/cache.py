@@ -7,7 +7,7 @@ the repeat index
 (``--epochs``: each repeat is its own answer). Only answers that parse as chat
 completions are stored: an error, a torn body or an HTML page is fetched again next
 time. An entry that does not decode is dropped and fetched again. A full disk costs the
-cache, never the answer. ``python -m evals cache clear`` empties it.
+cache, never the answer. ``patterns-evals cache clear`` empties it.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""``python -m evals`` (or ``patterns-evals``): run suites, compare runs, manage the cache.
+"""``patterns-evals`` (or ``patterns-evals``): run suites, compare runs, manage the cache.
 
-    python -m evals run                          # every built-in suite on the embedded model
-    python -m evals run calendar --quick         # the calendar suites, 2 cases per kind
-    python -m evals run path/to/my_suite.py --model gpt-4o-mini@https://api.openai.com/v1
-    python -m evals run --models models.yaml --fail-if 'router.accuracy<0.8'
-    python -m evals compare evals/runs-before evals/runs
-    python -m evals cache clear
-    python -m evals schema chain > calendar_requests.schema.json
+    patterns-evals run                          # every built-in suite on the embedded model
+    patterns-evals run calendar --quick         # the calendar suites, 2 cases per kind
+    patterns-evals run path/to/my_suite.py --model gpt-4o-mini@https://api.openai.com/v1
+    patterns-evals run --models models.yaml --fail-if 'router.accuracy<0.8'
+    patterns-evals compare evals/runs-before evals/runs
+    patterns-evals cache clear
+    patterns-evals schema chain > calendar_requests.schema.json
 
 Every input is checked before the first request: a bad flag, model, floor or dataset
 is one line on stderr and exit code 2. Exit 1: a floor failed. Exit 130: interrupted

@@ -4,7 +4,7 @@ A dataset file is a YAML mapping with a ``cases`` list; each case has an ``id``,
 ``input``, an ``expected`` value, ``metadata`` (tags such as ``kind``, used to group
 results) and a ``split`` (``dev`` to tune prompts on, ``test`` to report). Other
 top-level keys are the dataset's own settings (e.g. a judge's scale).
-``python -m evals schema`` writes the JSON schema editors use to check a file.
+``patterns-evals schema`` writes the JSON schema editors use to check a file.
 """
 
 from __future__ import annotations

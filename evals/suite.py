@@ -16,7 +16,7 @@
     )
 
 A Python file anywhere that defines ``SUITE`` (or ``SUITES``) runs with
-``python -m evals run path/to/file.py``.
+``patterns-evals run path/to/file.py``.
 """
 
 from __future__ import annotations

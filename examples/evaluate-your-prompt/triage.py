@@ -1,6 +1,6 @@
 """Evaluate your own prompt: a support-ticket triage prompt, as a suite.
 
-    python -m evals run examples/evaluate-your-prompt/triage.py --model embedded
+    patterns-evals run examples/evaluate-your-prompt/triage.py --model embedded
 
 Nothing here imports from this project's patterns except the typed call (``LLM``):
 the task is any async function of a model, a case's input and a context.
