@@ -31,6 +31,20 @@ class Change(BaseModel):
     after: str
 
 
+class CasePair(BaseModel):
+    """A case whose outcome changed, both sides of it: outputs, checks and transcripts."""
+
+    kind: str
+    """``regression`` or ``fix``."""
+    checks: list[str]
+    before: Record
+    after: Record
+
+
+SIDE_BY_SIDE = 100
+"""Changed cases kept with both sides for the report (regressions first)."""
+
+
 class Comparison(BaseModel):
     before: str
     after: str
@@ -41,6 +55,8 @@ class Comparison(BaseModel):
     regressions: list[Change]
     fixes: list[Change]
     deltas: list[MetricDelta]
+    changed: list[CasePair] = []
+    """Up to ``SIDE_BY_SIDE`` changed cases, both sides, regressions first."""
 
     def regressed(self, p: float) -> list[MetricDelta]:
         """The metrics that got significantly worse: the wrong way, at a p below ``p``."""
@@ -113,4 +129,18 @@ def compare(
         regressions=regressions,
         fixes=fixes,
         deltas=deltas,
+        changed=_side_by_side(old, new, regressions, fixes),
     )
+
+
+def _side_by_side(
+    old: dict[Key, Record], new: dict[Key, Record], regressions: list[Change], fixes: list[Change]
+) -> list[CasePair]:
+    pairs: dict[tuple[str, Key], list[str]] = {}
+    for kind, changes in (("regression", regressions), ("fix", fixes)):
+        for c in changes:
+            pairs.setdefault((kind, (c.suite, c.case, c.epoch)), []).append(c.check)
+    return [
+        CasePair(kind=kind, checks=checks, before=old[key], after=new[key])
+        for (kind, key), checks in list(pairs.items())[:SIDE_BY_SIDE]
+    ]

@@ -31,7 +31,9 @@ from .suite import Suite, load_suites
 from .suites import BUILTIN
 
 DEFAULT_MAX_ERROR_RATE = 0.2
-REPORT_FILES = ("summary.json", "report.md", "report.html", "results.csv", "junit.xml")
+REPORT_FILES = (
+    "summary.json", "summary.md", "report.md", "report.html", "results.csv", "junit.xml"
+)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -280,6 +282,7 @@ def write_reports(out: Path, summary: report.Summary, found: list[Record]) -> li
     out.mkdir(parents=True, exist_ok=True)
     texts = {
         "summary.json": summary.model_dump_json(indent=1),
+        "summary.md": report.pr_summary(summary),
         "report.md": report.markdown(summary, found),
         "report.html": html.render(summary, found),
         "results.csv": report.csv_text(found),

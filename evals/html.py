@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Mapping
 
 from .details import BinaryDetail, MulticlassDetail, TrajectoryDetail
+from .html_cases import case_table, side_by_side
 from .measures import MetricResult
 from .records import Record
 from .report import Summary, change_text, headline_rows, left_out_text
@@ -24,6 +24,9 @@ table.cases td{text-align:left;vertical-align:top;max-width:22rem;overflow-wrap:
 table.cases td:nth-child(-n+4){white-space:nowrap}
 tr.fail td:first-child{color:#b91c1c;font-weight:600}tr.error td:first-child{color:#7c2d12;
 font-weight:600}details pre{white-space:pre-wrap;max-height:20rem;overflow:auto}
+p.role{margin:.3rem 0 0;font-weight:600;font-size:.8rem;color:#555}
+table.sides td{text-align:left;vertical-align:top;width:45%;overflow-wrap:anywhere}
+table.sides td:nth-child(-n+2){width:5%}.checks{color:#555;font-size:.85rem}
 """
 
 
@@ -186,77 +189,6 @@ def _table(rows: list[list[str]]) -> str:
     return "<table>" + "".join(_row(r, header=i == 0) for i, r in enumerate(rows)) + "</table>"
 
 
-def _short(value: object, limit: int = 90) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _cell(value: object) -> str:
-    """A value, shortened, with the whole of it one click away (no script: <details>)."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=1)
-    if len(text) <= 90 and "\n" not in text:
-        return _e(text)
-    return f"<details><summary>{_e(_short(value))}</summary><pre>{_e(text)}</pre></details>"
-
-
-def _verdict(record: Record) -> str:
-    if record.error:
-        return "error"
-    if any(c.passed is False for c in record.checks.values()):
-        return "fail"
-    return "pass"
-
-
-CASE_ROWS = 2000
-"""Case runs shown in the page (failures and errors first); results.csv has them all."""
-
-
-def case_table(records: list[Record]) -> str:
-    """Every case run, failures and errors first, up to ``CASE_ROWS``."""
-    order = {"error": 0, "fail": 1, "pass": 2}
-    ranked = sorted(records, key=lambda r: (order[_verdict(r)], r.suite, r.model, r.case, r.epoch))
-    left_out = len(ranked) - CASE_ROWS
-    ranked = ranked[:CASE_ROWS]
-    head = (
-        "<tr>"
-        + "".join(
-            f"<th>{h}</th>"
-            for h in (
-                "verdict",
-                "suite",
-                "model",
-                "case",
-                "input",
-                "expected",
-                "output",
-                "checks",
-                "s",
-            )
-        )
-        + "</tr>"
-    )
-    rows = []
-    for r in ranked:
-        checks = "; ".join(
-            f"{k}: {'✓' if c.passed else '✗' if c.passed is False else '·'} {_short(c.value, 30)}"
-            for k, c in r.checks.items()
-        )
-        output = r.error if r.error else r.output
-        rows.append(
-            f'<tr class="{_verdict(r)}"><td>{_verdict(r)}</td><td>{_e(r.suite)}</td>'
-            f"<td>{_e(r.model)}</td>"
-            f"<td>{_e(r.case)}{f' #{r.epoch}' if r.epoch else ''}</td><td>{_cell(r.input)}</td>"
-            f"<td>{_cell(r.expected)}</td><td>{_cell(output)}</td><td>{_e(checks)}</td>"
-            f"<td>{r.seconds:.2f}</td></tr>"
-        )
-    more = (
-        f"<p>{left_out:,} more case runs (passing ones last) are in results.csv.</p>"
-        if left_out > 0
-        else ""
-    )
-    return f'<table class="cases">{head}{"".join(rows)}</table>{more}'
-
-
 def group_tables(summary: Summary) -> list[str]:
     parts = []
     for suite in summary.suites:
@@ -336,8 +268,9 @@ def render(summary: Summary, records: list[Record], title: str = "Eval report") 
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
         f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1>",
-        f"<p>Created {_e(summary.created)}. Values: estimate [95% interval]: Wilson for rates, "
-        "bootstrap for F1, Student's t for means (clamped to the scale).</p>",
+        f"<p>Created {_e(summary.created)}. Values: estimate [95% interval] over cases: "
+        "Wilson for rates, a Dirichlet posterior for F1, skew-corrected Student's t for "
+        'means (clamped to the scale); "no interval" where none is valid.</p>',
         _table(headline_rows(summary)),
         "<h2>Metrics per model</h2>",
         legend(models),
@@ -368,6 +301,8 @@ def render(summary: Summary, records: list[Record], title: str = "Eval report") 
                 for c in changes
             )
             parts.append(f"<h3>{name} ({len(changes)})</h3><ul>{items or '<li>none</li>'}</ul>")
+        if comparison.changed:
+            parts.append(side_by_side(comparison))
     errors = [r for r in records if r.error]
     parts.append(f"<h2>Errors ({len(errors)})</h2>")
     parts.append(
@@ -387,7 +322,8 @@ def render(summary: Summary, records: list[Record], title: str = "Eval report") 
         )
     parts += [
         f"<h2>Cases ({len(records)})</h2>"
-        "<p>Failures and errors first; click a value to see all of it.</p>",
+        "<p>Failures and errors first; click a value to see all of it, and a case's "
+        "transcript for every request it sent and the raw answer.</p>",
         case_table(records),
     ]
     parts.append("</body></html>")

@@ -20,7 +20,7 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, Field, JsonValue, ValidationError
 
 from patterns import CallRecord, Usage
-from patterns.core import scrub
+from patterns.core import Exchange, scrub
 
 from .checks import CheckResult
 from .data import bulk
@@ -45,6 +45,9 @@ class Record(BaseModel):
     seconds: float = 0.0
     usage: Usage = Usage()
     calls: list[CallRecord] = Field(default_factory=list)
+    transcript: list[Exchange] = Field(default_factory=list)
+    """Every request the case sent and its raw answer, scrubbed, each text bounded
+    (``Options.transcript_chars``: a cut text says so)."""
 
     @property
     def key(self) -> tuple[str, str, str, int]:

@@ -182,6 +182,60 @@ def comparison_markdown(comparison: Comparison) -> list[str]:
     return lines
 
 
+SUMMARY_LINES = 60
+
+
+def pr_summary(summary: Summary) -> str:
+    """``summary.md``: sized for a pull-request comment (at most ``SUMMARY_LINES`` lines):
+    the headline metrics with intervals, each comparison's changes with p-values, and the
+    top regressions with a one-line reason each."""
+    rows = headline_rows(summary)
+    lines = ["## Eval summary", "", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    headline = [r for r in rows[1:] if not r[1].startswith(("agreement.", "pass^k.", "pass@k."))]
+    lines += ["| " + " | ".join(_inert(c) for c in r) + " |" for r in headline[:20]]
+    if len(headline) > 20:
+        lines.append(f"\n{len(headline) - 20} more metrics in report.md.")
+    for c in summary.comparisons:
+        lines += ["", f"### {_inert(c.after)} against {_inert(c.before)}", ""]
+        lines += ["| metric | change [95% CI] | p |", "|---|---|---|"]
+        ranked = sorted(c.deltas, key=lambda d: d.p_value)[:8]
+        lines += [
+            f"| {_inert(d.suite)} {_inert(d.name)} | {change_text(d)} | {d.p_shown} |"
+            for d in ranked
+        ]
+        worst = c.changed[:5] if c.regressions else []
+        if c.regressions:
+            lines += ["", f"{len(c.regressions)} regression(s), {len(c.fixes)} fix(es); first:"]
+            lines += [
+                f"- {_inert(p.after.case)}: {_inert(', '.join(p.checks))}: "
+                f"{_inert(_reason(p.after))}"
+                for p in worst
+                if p.kind == "regression"
+            ]
+    if summary.floors:
+        lines += ["", "**Gates that failed:**", *(f"- {_inert(f)}" for f in summary.floors[:5])]
+    return "\n".join(lines[:SUMMARY_LINES]) + "\n"
+
+
+def _reason(record: Record) -> str:
+    if record.error:
+        return record.error[:120]
+    failed = [
+        f"{k} {c.value!r} (expected {c.expected!r})"
+        for k, c in record.checks.items()
+        if c.passed is False
+    ]
+    return "; ".join(failed)[:120] or "changed"
+
+
+def _inert(text: object) -> str:
+    """Untrusted text made inert in Markdown: one line, no table breaks, no markup."""
+    value = " ".join(str(text).split())
+    for char in "\\`*_{}[]<>()#+!|~":
+        value = value.replace(char, "\\" + char)
+    return value
+
+
 def csv_text(records: list[Record]) -> str:
     """One row per case run and check (a case with no check gets one row)."""
     buffer = io.StringIO()

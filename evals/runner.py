@@ -27,7 +27,7 @@ import httpx2
 from pydantic import BaseModel, JsonValue
 
 from patterns import LLM, Trace
-from patterns.core import async_pool
+from patterns.core import Exchange, async_pool
 
 from . import records
 from .cache import EPOCH, CachingTransport
@@ -181,6 +181,9 @@ class Options:
     """The first N cases only (after splits and ``quick``): part of the run's identity."""
     cases: set[str] | None = None
     """These case ids only: part of the run's identity."""
+    transcript_chars: int = 4_000
+    """Each message and answer kept in a record's transcript at most this long (0: no
+    transcripts); a cut text ends with a note of its full length."""
     concurrency: int | None = None
     progress: Callable[[str, int, int], None] = lambda label, done, total: None
     say: Callable[[str], None] = print
@@ -298,7 +301,9 @@ async def _run_model(
             nonlocal finished
             async with gate:
                 EPOCH.set(epoch)
-                record = await run_case(suite, model.name, llm, judge_llm, case, epoch)
+                record = await run_case(
+                    suite, model.name, llm, judge_llm, case, epoch, options.transcript_chars
+                )
                 out.append(record)
                 finished += 1
                 options.progress(f"{suite.name} · {model.name}", finished, len(todo))
@@ -307,11 +312,17 @@ async def _run_model(
 
 
 async def run_case(
-    suite: Suite, model: str, llm: LLM, judge: LLM, case: Case[Any, Any], epoch: int
+    suite: Suite,
+    model: str,
+    llm: LLM,
+    judge: LLM,
+    case: Case[Any, Any],
+    epoch: int,
+    transcript_chars: int = 4_000,
 ) -> Record:
     """One case on one model: the task, then every check. A model failure is recorded,
     with whatever the task had produced, and the run goes on."""
-    trace, started, error, output = Trace(), time.perf_counter(), None, None
+    trace, started, error, output = Trace(transcript=[]), time.perf_counter(), None, None
     waits = Waits()
     QUEUED.set(waits)  # this case's task only: its requests' time in the scheduler's queue
     checks: dict[str, CheckResult] = {}
@@ -337,7 +348,27 @@ async def run_case(
         seconds=round(time.perf_counter() - started - waits.seconds, 3),
         usage=trace.usage,
         calls=trace.calls,
+        transcript=bounded(trace.transcript or [], transcript_chars),
     )
+
+
+def bounded(exchanges: list[Exchange], limit: int) -> list[Exchange]:
+    """The transcript with every text cut to ``limit`` characters, saying so."""
+    if limit <= 0:
+        return []
+
+    def cut(text: str) -> str:
+        return text if len(text) <= limit else f"{text[:limit]}… [cut: {len(text):,} characters]"
+
+    return [
+        e.model_copy(
+            update={
+                "answer": cut(e.answer),
+                "messages": [m.model_copy(update={"content": cut(m.content)}) for m in e.messages],
+            }
+        )
+        for e in exchanges
+    ]
 
 
 class CheckValueError(ValueError):

@@ -89,7 +89,7 @@ from ._settings import (
 )
 from ._tools import Tool, ToolCall, ToolRetry, tool
 from ._transport import DEFAULT_MAX_BYTES, SENT_AT, async_pool, sync_pool
-from ._usage import CallRecord, Trace, Usage
+from ._usage import CallRecord, Exchange, Message, Trace, Usage
 
 __all__ = [
     "CHAT_PATH",
@@ -106,6 +106,8 @@ __all__ = [
     "Attempt",
     "AuthenticationFailed",
     "CallRecord",
+    "Exchange",
+    "Message",
     "Clock",
     "ConfidenceSource",
     "Confident",

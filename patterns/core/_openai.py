@@ -25,7 +25,7 @@ from ._errors import (
 )
 from ._redact import redact, redact_url, url_secrets
 from ._transport import AnswerTooLarge, DeadlineExceeded
-from ._usage import CallRecord, Trace, Usage
+from ._usage import CallRecord, Exchange, Message, Trace, Usage
 
 if TYPE_CHECKING:
     from ._llm import LLM
@@ -173,6 +173,8 @@ class Meter:
         )
         self.usage += used
         self.trace.charge(used.total_tokens)
+        if self.trace.transcript is not None:
+            self.trace.transcript.append(_exchange(self.step, request, answer, used))
         return answer
 
     def close(self) -> None:
@@ -188,6 +190,29 @@ class Meter:
             self.usage.completion_tokens,
             self.usage.latency_s,
         )
+
+
+def _exchange(step: str, request: dict[str, Any], answer: ChatCompletion, used: Usage) -> Exchange:
+    sent = [
+        Message(role=str(m.get("role")), content=_text(m.get("content"), m.get("tool_calls")))
+        for m in request.get("messages", [])
+    ]
+    choice = answer.choices[0] if answer.choices else None
+    message = choice.message if choice else None
+    said = _text(message.content, message.tool_calls) if message else ""
+    reason = choice.finish_reason if choice else None
+    return Exchange(step=step, messages=sent, answer=said, finish_reason=reason, usage=used)
+
+
+def _text(content: object, calls: object) -> str:
+    """A message's text; a tool call as ``name(arguments)``."""
+    text = content if isinstance(content, str) else ""
+    for call in calls if isinstance(calls, list) else []:
+        function = call.get("function", {}) if isinstance(call, dict) else call.function
+        name = function.get("name") if isinstance(function, dict) else function.name
+        arguments = function.get("arguments") if isinstance(function, dict) else function.arguments
+        text += f"{name}({arguments})"
+    return text
 
 
 def _brief(error: openai.APIError) -> str:

@@ -46,6 +46,25 @@ class CallRecord(BaseModel):
     usage: Usage
 
 
+class Message(BaseModel):
+    """One message as it was sent (a tool call is shown as its JSON arguments)."""
+
+    role: str
+    content: str
+
+
+class Exchange(BaseModel):
+    """One request of a typed call and what came back: the evidence behind a result."""
+
+    step: str
+    messages: list[Message]
+    """What was sent: system, user, and any retry feedback, in order."""
+    answer: str
+    """The raw answer text (or a tool call's name and arguments)."""
+    finish_reason: str | None = None
+    usage: Usage
+
+
 @dataclass
 class _Budget:
     limit: int
@@ -63,6 +82,9 @@ class Trace:
 
     token_budget: int | None = None
     calls: list[CallRecord] = field(default_factory=list)
+    transcript: list[Exchange] | None = None
+    """When a list, every request and its answer is appended to it (the evals keep them
+    as each case's evidence); branches (``child()``) append to the same list."""
     _budget: _Budget | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -83,7 +105,9 @@ class Trace:
     def child(self) -> Trace:
         """A fresh trace for a branch of this run, spending from the same budget; the
         caller merges its calls back."""
-        return Trace(token_budget=self.token_budget, _budget=self._budget)
+        return Trace(
+            token_budget=self.token_budget, transcript=self.transcript, _budget=self._budget
+        )
 
     def charge(self, tokens: int) -> None:
         """Count a request's tokens against the budget (as soon as its answer arrives)."""

@@ -185,3 +185,35 @@ def test_a_check_that_gives_nan_is_that_cases_recorded_error(
     assert all(
         e is not None and "check 'odd' gave score nan: not a finite number" in e for e in errors
     )
+
+
+def test_a_failing_case_shows_its_prompt_and_raw_answer_and_both_sides_of_a_change(
+    suite_file: Path, tmp_path: Path
+) -> None:
+    fixed = suite_file.read_text().replace(
+        'or other."', 'or other. Urgent means a customer cannot work."'
+    )
+    with stub_server(model_answer) as stub:
+        suite_file.write_text(fixed)
+        evaluate([suite_file], [f"stub@{stub.base_url}"], options=options(tmp_path / "good"))
+        suite_file.write_text(fixed.replace(" Urgent means a customer cannot work.", ""))
+        worse = evaluate(
+            [suite_file], [f"stub@{stub.base_url}"], options=options(tmp_path / "bad"),
+            baseline=tmp_path / "good",
+        )  # fmt: skip
+    failing = next(r for r in worse.records if r.case == "t06")
+    assert failing.transcript[0].messages[0].role == "system"
+    assert failing.transcript[0].messages[0].content.startswith("You sort customer support")
+    assert failing.transcript[0].answer == '{"category": "other", "urgent": false}'
+    assert failing.transcript[0].finish_reason == "stop"
+    page = (tmp_path / "bad" / "report.html").read_text()
+    assert "You sort customer support tickets." in page
+    assert "{&quot;category&quot;: &quot;other&quot;, &quot;urgent&quot;: false}" in page
+    assert "Side by side: baseline stub | stub" in page
+    pair = worse.comparisons[0].changed[0]
+    assert pair.kind == "regression"
+    assert "Urgent means" in pair.before.transcript[0].messages[0].content
+    assert "Urgent means" not in pair.after.transcript[0].messages[0].content
+    summary = (tmp_path / "bad" / "summary.md").read_text().splitlines()
+    assert len(summary) <= 60
+    assert any(line.startswith("- t0") and "regression" not in line for line in summary)

@@ -183,7 +183,7 @@ def test_report_only_rebuilds_the_reports_from_the_results_alone(
 def test_a_large_run_shows_failures_first_and_says_where_the_rest_are(
     run: Callable[..., int], stub: StubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("evals.html.CASE_ROWS", 3)
+    monkeypatch.setattr("evals.html_cases.CASE_ROWS", 3)
     assert run(model=f"stub@{stub.base_url}") == 0
     page = (tmp_path / "runs" / "report.html").read_text()
     assert page.count('<tr class="fail">') == 2  # both failing tickets, before any pass
