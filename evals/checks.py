@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from pydantic import BaseModel, Field, JsonValue, create_model
 
@@ -48,25 +48,27 @@ class CheckContext:
     trace: Trace
 
 
-Compute = Callable[[Case[Any, Any], Any], "CheckResult | Awaitable[CheckResult]"]
+OutputT = TypeVar("OutputT", contravariant=True)
+"""The task's output a check reads (a check of a wider type reads a narrower one)."""
+Out = TypeVar("Out")
 
 
 @dataclass(frozen=True)
-class Check:
+class Check(Generic[OutputT]):
     """Any function of (case, output) returning a ``CheckResult`` (or awaiting one)."""
 
     name: str
-    compute: Compute
+    compute: Callable[[Case[Any, Any], OutputT], CheckResult | Awaitable[CheckResult]]
 
-    async def run(self, output: Any, context: CheckContext) -> CheckResult:
+    async def run(self, output: OutputT, context: CheckContext) -> CheckResult:
         result = self.compute(context.case, output)
         return await result if inspect.isawaitable(result) else result
 
 
 def _unless_missing(
-    got: Callable[[Any], Any], want: Callable[[Any], Any]
-) -> Callable[[Case[Any, Any], Any], tuple[Any, Any] | None]:
-    def read(case: Case[Any, Any], output: Any) -> tuple[Any, Any] | None:
+    got: Callable[[Out], Any], want: Callable[[Any], Any]
+) -> Callable[[Case[Any, Any], Out], tuple[Any, Any] | None]:
+    def read(case: Case[Any, Any], output: Out) -> tuple[Any, Any] | None:
         if case.expected is None:
             return None
         expected = want(case.expected)
@@ -77,14 +79,14 @@ def _unless_missing(
 
 def Equals(
     name: str,
-    got: Callable[[Any], Any],
+    got: Callable[[Out], Any],
     want: Callable[[Any], Any],
-    score: Callable[[Any], float | None] | None = None,
-) -> Check:
+    score: Callable[[Out], float | None] | None = None,
+) -> Check[Out]:
     """The output's value equals the case's expected value (labels, booleans, ids)."""
     read = _unless_missing(got, want)
 
-    def compute(case: Case[Any, Any], output: Any) -> CheckResult:
+    def compute(case: Case[Any, Any], output: Out) -> CheckResult:
         pair = read(case, output)
         if pair is None:
             return CheckResult(value=_plain(got(output)))
@@ -101,14 +103,14 @@ def Equals(
 
 def Tolerance(
     name: str,
-    got: Callable[[Any], float | None],
+    got: Callable[[Out], float | None],
     want: Callable[[Any], float | None],
     within: float,
-) -> Check:
+) -> Check[Out]:
     """A number within ``within`` of the expected one."""
     read = _unless_missing(got, want)
 
-    def compute(case: Case[Any, Any], output: Any) -> CheckResult:
+    def compute(case: Case[Any, Any], output: Out) -> CheckResult:
         pair = read(case, output)
         if pair is None:
             return CheckResult(value=got(output))
@@ -132,13 +134,13 @@ JUDGE_PROMPT = (
 
 
 @dataclass(frozen=True)
-class Judge:
+class Judge(Generic[OutputT]):
     """An LLM judge: grades a text on a rubric; the value is the mean grade scaled to 0..1.
 
     ``brief`` gives the judge what the text was meant to do (default: the case input)."""
 
     name: str
-    text: Callable[[Any], str]
+    text: Callable[[OutputT], str]
     rubric: Sequence[Criterion]
     scale: tuple[int, int] = (1, 5)
     brief: Callable[[Case[Any, Any]], str] = field(default=lambda case: str(case.input))
@@ -162,13 +164,13 @@ class Judge:
         values = [int(v) for v in grades.model_dump().values()]
         return (sum(values) / len(values) - low) / (high - low)
 
-    async def run(self, output: Any, context: CheckContext) -> CheckResult:
+    async def run(self, output: OutputT, context: CheckContext) -> CheckResult:
         brief = self.brief(context.case)
         value = await self.grade(self.text(output), brief, context.judge, context.trace)
         return CheckResult(value=value, score=value)
 
 
-AnyCheck = Check | Judge
+AnyCheck: TypeAlias = Check[OutputT] | Judge[OutputT]
 
 
 def _plain(value: Any) -> JsonValue:

@@ -67,7 +67,7 @@ def CopiedSchemaText(
     schemas: Sequence[type[BaseModel]],
     texts: Sequence[str] = (),
     name: str = "copied_schema_text",
-) -> Check:
+) -> Check[Any]:
     """Passes when no field of the output copies a description of ``schemas`` or six words
     running of ``texts`` (the prompts the model was given)."""
 

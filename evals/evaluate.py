@@ -19,6 +19,7 @@ import asyncio
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import html, records, report
 from .compare import Comparison, ComparisonError, compare
@@ -59,10 +60,12 @@ class Report:
         return self.summary.metric(model, name, suite)
 
 
-def resolve_suites(names: Sequence[Suite | str | Path], dataset: Path | None = None) -> list[Suite]:
+def resolve_suites(
+    names: Sequence[Suite[Any, Any] | str | Path], dataset: Path | None = None
+) -> list[Suite[Any, Any]]:
     """Suites from objects, built-in names or suite files, each loaded (a broken dataset
     fails now, before any request). ``dataset`` replaces each suite's dataset file."""
-    found: list[Suite] = []
+    found: list[Suite[Any, Any]] = []
     for name in names:
         if isinstance(name, Suite):
             found.append(name)
@@ -102,7 +105,7 @@ def _validated(options: Options, max_error_rate: float, fail_on_regression: floa
 
 
 async def aevaluate(
-    suites: Sequence[Suite | str | Path],
+    suites: Sequence[Suite[Any, Any] | str | Path],
     models: Sequence[ModelConfig | str] = ("embedded",),
     *,
     judge: ModelConfig | str | None = None,
@@ -155,7 +158,7 @@ async def aevaluate(
 
 
 def evaluate(
-    suites: Sequence[Suite | str | Path],
+    suites: Sequence[Suite[Any, Any] | str | Path],
     models: Sequence[ModelConfig | str] = ("embedded",),
     **settings: object,
 ) -> Report:
@@ -163,7 +166,7 @@ def evaluate(
     return asyncio.run(aevaluate(suites, models, **settings))  # type: ignore[arg-type]
 
 
-def from_disk(suites: Sequence[Suite], out: Path) -> list[SuiteRun]:
+def from_disk(suites: Sequence[Suite[Any, Any]], out: Path) -> list[SuiteRun]:
     """The latest run of each suite in ``out``, read back (``--report-only``)."""
     runs = []
     for suite in suites:
@@ -176,7 +179,7 @@ def from_disk(suites: Sequence[Suite], out: Path) -> list[SuiteRun]:
     return runs
 
 
-def baseline_records(path: Path, suites: Sequence[Suite]) -> list[Record]:
+def baseline_records(path: Path, suites: Sequence[Suite[Any, Any]]) -> list[Record]:
     """Records of an earlier --out folder (latest run of each suite) or of one run folder."""
     if (path / "results.jsonl").exists():
         return records.read(path / "results.jsonl")
@@ -264,7 +267,7 @@ def _runs_in(path: Path) -> dict[str, tuple[RunInfo, list[Record]]]:
     return found
 
 
-def _suite_of(name: str, info: RunInfo) -> Suite:
+def _suite_of(name: str, info: RunInfo) -> Suite[Any, Any]:
     if info.origin is not None:
         suites = [s for s in resolve_suites([info.origin]) if s.name == name]
         if suites:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from .compare import Comparison
 from .runner import SuiteRun
@@ -79,7 +79,7 @@ class Floor:
         return f"{name}{self.operator}{self.value:g}"
 
 
-def known_metrics(suites: Sequence[Suite]) -> dict[str, str]:
+def known_metrics(suites: Sequence[Suite[Any, Any]]) -> dict[str, str]:
     """Every metric name the suites can report, with its better direction (from the
     measures themselves, run on no records: nothing is sent)."""
     found: dict[str, str] = {}

@@ -26,7 +26,8 @@ tr.fail td:first-child{color:#b91c1c;font-weight:600}tr.error td:first-child{col
 font-weight:600}details pre{white-space:pre-wrap;max-height:20rem;overflow:auto}
 p.role{margin:.3rem 0 0;font-weight:600;font-size:.8rem;color:#555}
 table.sides td{text-align:left;vertical-align:top;width:45%;overflow-wrap:anywhere}
-table.sides td:nth-child(-n+2){width:5%}.checks{color:#555;font-size:.85rem}
+table.sides td:nth-child(-n+2){width:auto;min-width:6rem;overflow-wrap:normal}
+.checks{color:#555;font-size:.85rem}
 """
 
 

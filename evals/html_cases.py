@@ -120,10 +120,10 @@ def side_by_side(comparison: Comparison) -> str:
     """The cases whose outcome changed, regressions first: both sides' outputs, checks
     and transcripts next to each other."""
     rows = "".join(_pair_row(pair) for pair in comparison.changed)
-    more = comparison.regressions + comparison.fixes
+    changed = {(c.suite, c.case, c.epoch) for c in comparison.regressions + comparison.fixes}
     note = (
-        f"<p>{len(comparison.changed)} changed cases shown of those listed above.</p>"
-        if len(more) > len(comparison.changed)
+        f"<p>The first {len(comparison.changed)} of {len(changed)} changed cases.</p>"
+        if len(changed) > len(comparison.changed)
         else ""
     )
     return (

@@ -94,7 +94,7 @@ def git_commit() -> str | None:
 
 
 def fingerprint(
-    suite: Suite,
+    suite: Suite[Any, Any],
     dataset: Dataset[Any, Any],
     models: Sequence[ModelConfig],
     judge: ModelConfig | None,
@@ -191,7 +191,7 @@ class Options:
 
 @dataclass
 class SuiteRun:
-    suite: Suite
+    suite: Suite[Any, Any]
     directory: Path
     records: list[Record]
     reused: int
@@ -200,7 +200,9 @@ class SuiteRun:
     groups: dict[str, dict[str, dict[str, list[MetricResult]]]] = field(default_factory=dict)
 
 
-def select(suite: Suite, dataset: Dataset[Any, Any], options: Options) -> Dataset[Any, Any]:
+def select(
+    suite: Suite[Any, Any], dataset: Dataset[Any, Any], options: Options
+) -> Dataset[Any, Any]:
     picked = dataset.only(options.splits)
     if options.quick:
         key = suite.extra.get("quick_group", "kind")
@@ -218,7 +220,10 @@ def select(suite: Suite, dataset: Dataset[Any, Any], options: Options) -> Datase
 
 
 async def run_suite(
-    suite: Suite, models: Sequence[ModelConfig], judge: ModelConfig | None, options: Options
+    suite: Suite[Any, Any],
+    models: Sequence[ModelConfig],
+    judge: ModelConfig | None,
+    options: Options,
 ) -> SuiteRun:
     dataset = select(suite, suite.load(), options)
     identity = fingerprint(suite, dataset, models, judge, options.epochs)
@@ -264,7 +269,7 @@ async def run_suite(
 
 
 async def _run_model(
-    suite: Suite,
+    suite: Suite[Any, Any],
     model: ModelConfig,
     judge: ModelConfig | None,
     todo: list[tuple[Case[Any, Any], int]],
@@ -312,7 +317,7 @@ async def _run_model(
 
 
 async def run_case(
-    suite: Suite,
+    suite: Suite[Any, Any],
     model: str,
     llm: LLM,
     judge: LLM,
@@ -375,7 +380,7 @@ class CheckValueError(ValueError):
     """A check gave a value no metric can hold: not finite, or outside a measure's scale."""
 
 
-def admissible(suite: Suite, name: str, result: CheckResult) -> CheckResult:
+def admissible(suite: Suite[Any, Any], name: str, result: CheckResult) -> CheckResult:
     """``result``, if every number in it can be measured; else ``CheckValueError`` (the
     case's recorded error), never a NaN folded into a mean or an AUC."""
     numbers = {"value": result.value, "score": result.score}
@@ -426,7 +431,10 @@ def _tag(record: Record, key: str) -> str:
 
 
 def _metrics(
-    suite: Suite, recs: list[Record], price: tuple[float, float] | None, with_usage: bool = True
+    suite: Suite[Any, Any],
+    recs: list[Record],
+    price: tuple[float, float] | None,
+    with_usage: bool = True,
 ) -> list[MetricResult]:
     found = [m for measure_ in suite.measures for m in measure_.compute(recs)]
     return found + consistency(recs) + (usage(recs, price) if with_usage else [])

@@ -29,14 +29,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 import patterns
 from patterns import LLM, Trace
 
-from .checks import AnyCheck
+from .checks import Check, Judge
 from .data import Case, Dataset, load
 from .measures import Measure
 
@@ -54,18 +54,23 @@ class TaskContext:
     judge: LLM
 
 
-Task = Callable[[LLM, Any, TaskContext], Awaitable[Any]]
+InputT = TypeVar("InputT")
+OutputT = TypeVar("OutputT")
+Task = Callable[[LLM, InputT, TaskContext], Awaitable[OutputT]]
 
 
 @dataclass(frozen=True)
-class Suite:
+class Suite(Generic[InputT, OutputT]):
+    """A dataset, a task, checks of the task's output and measures. Generic in the task's
+    input and output: a type checker sees a check that reads another type of output."""
+
     name: str
     dataset: Path | Callable[[], Dataset[Any, Any]]
     """A YAML file, or a function that builds the dataset (e.g. variants of another)."""
-    task: Task
+    task: Task[InputT, OutputT]
     input_type: type[Any] = str
     expected_type: type[Any] = dict
-    checks: Sequence[AnyCheck] = ()
+    checks: Sequence[Check[OutputT] | Judge[OutputT]] = ()
     measures: Sequence[Measure] = ()
     group_by: Sequence[str] = ("split",)
     """Metadata keys (or ``split``) whose values get their own rows in the report."""
@@ -79,7 +84,7 @@ class Suite:
     """The suite file it was loaded from (None: built in, or made in code); a run
     records it, so that ``compare`` finds the suite's measures again."""
 
-    def with_dataset(self, path: Path) -> Suite:
+    def with_dataset(self, path: Path) -> Suite[Any, Any]:
         """This suite on another dataset file; a suite that builds its cases in code
         cannot take one (``SuiteError``)."""
         if not isinstance(self.dataset, Path):
@@ -118,7 +123,7 @@ def output_json(output: Any) -> Any:
     return output
 
 
-def load_suites(path: Path) -> list[Suite]:
+def load_suites(path: Path) -> list[Suite[Any, Any]]:
     """The suites a Python file defines (``SUITE`` or ``SUITES``)."""
     if not path.is_file():
         raise SuiteError(f"{path}: no such suite file")

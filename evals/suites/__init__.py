@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..suite import Suite
 from .calendar import CHAIN, PARALLEL, ROUTER, SCREEN
 from .e2e import CHAIN_E2E, ROUTER_E2E
 from .orchestra import ORCHESTRA
 
-BUILTIN: dict[str, list[Suite]] = {
+BUILTIN: dict[str, list[Suite[Any, Any]]] = {
     "chain": [CHAIN],
     "router": [ROUTER],
     "parallel": [PARALLEL],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -71,7 +72,7 @@ async def write_and_judge(llm: LLM, brief: str, context: TaskContext) -> Output:
     )
 
 
-def _value(name: str, read: object) -> Check:
+def _value(name: str, read: object) -> Check[Any]:
     return Check(name, lambda case, o: CheckResult(value=read(o), score=read(o)))  # type: ignore[operator]
 
 
