@@ -17,7 +17,7 @@ import contextvars
 import hashlib
 import logging
 import os
-import shutil
+import re
 import tempfile
 from pathlib import Path
 
@@ -108,6 +108,7 @@ def _store(path: Path, body: bytes) -> None:
     temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _mark(path.parent.parent)
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as f:
             temporary = f.name
             f.write(body)
@@ -119,8 +120,54 @@ def _store(path: Path, body: bytes) -> None:
                 os.unlink(temporary)
 
 
+TAG = "CACHEDIR.TAG"
+TAG_TEXT = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# The response cache of llm-workflow-patterns' evals (patterns-evals cache clear).\n"
+)
+"""The Cache Directory Tagging standard's file: marks the folder as this cache (backup
+tools skip it, and ``clear`` refuses a folder without it)."""
+ENTRY = re.compile(r"^[0-9a-f]{64}\.json$")
+SHARD = re.compile(r"^[0-9a-f]{2}$")
+
+
+class NotACache(ValueError):
+    """A folder ``clear`` will not touch: it is not a response cache."""
+
+
+def _mark(directory: Path) -> None:
+    tag = directory / TAG
+    if not tag.exists():
+        with contextlib.suppress(OSError):
+            tag.write_text(TAG_TEXT)
+
+
 def clear(directory: Path) -> int:
-    """Remove every cached answer; returns how many there were."""
-    count = sum(1 for _ in directory.rglob("*.json")) if directory.exists() else 0
-    shutil.rmtree(directory, ignore_errors=True)
-    return count
+    """Remove the cached answers, and only them: entries this cache wrote (``xx/<sha256>.json``,
+    never through a symlink). A folder that is not a cache is refused (``NotACache``);
+    anything else in it is kept. Returns how many answers were removed."""
+    if directory.is_symlink():
+        raise NotACache(f"{directory} is a symbolic link; name the cache folder itself")
+    if not directory.exists():
+        return 0
+    if not directory.is_dir():
+        raise NotACache(f"{directory} is not a folder")
+    shards = [
+        p for p in directory.iterdir() if SHARD.match(p.name) and p.is_dir() and not p.is_symlink()
+    ]
+    entries = [e for shard in shards for e in shard.iterdir() if ENTRY.match(e.name)]
+    others = [p for p in directory.iterdir() if p.name != TAG and p not in shards]
+    if not (directory / TAG).is_file() and (others or not entries):
+        raise NotACache(
+            f"{directory} is not a response cache (no {TAG}, and it holds other files); "
+            "nothing was removed"
+        )
+    removed = 0
+    for entry in entries:
+        if entry.is_file() and not entry.is_symlink():
+            entry.unlink()
+            removed += 1
+    for shard in shards:
+        with contextlib.suppress(OSError):
+            shard.rmdir()  # only if empty: anything else stays
+    return removed

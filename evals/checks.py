@@ -145,6 +145,15 @@ class Judge(Generic[OutputT]):
     scale: tuple[int, int] = (1, 5)
     brief: Callable[[Case[Any, Any]], str] = field(default=lambda case: str(case.input))
 
+    def problem(self) -> str | None:
+        """What makes this judge unusable, checked when its suite is made."""
+        if not self.rubric:
+            return "a judge needs at least one criterion in its rubric"
+        low, high = self.scale
+        if not low < high:
+            return f"the scale {self.scale} is empty or reversed"
+        return None
+
     def grades_type(self) -> type[BaseModel]:
         low, high = self.scale
         fields: dict[str, Any] = {

@@ -126,6 +126,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--timeout", type=float, default=300.0, help="seconds for one request, answer included"
     )
+    run.add_argument(
+        "--case-timeout",
+        type=float,
+        help="seconds one case may take in all (default: 12 request timeouts); past it the "
+        "case is recorded as an error and the run goes on",
+    )
     run.add_argument("--no-cache", action="store_true")
     run.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     run.add_argument(
@@ -248,6 +254,7 @@ def run_command(args: argparse.Namespace) -> int:
         cache=None if args.no_cache else args.cache, timeout=args.timeout,
         splits=set(args.split) if args.split else None, quick=args.quick, limit=args.limit,
         cases=set(args.case) or None, concurrency=args.concurrency,
+        case_timeout=args.case_timeout,
         say=lambda text: console.print(text, markup=False, highlight=False),
     )  # fmt: skip
     columns = (
@@ -307,14 +314,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "compare":
             return compare_command(args)
         if args.command == "cache":
-            console.print(
-                f"removed {response_cache.clear(args.cache)} cached answer(s) from {args.cache}"
-            )
+            removed = response_cache.clear(args.cache)
+            console.print(f"removed {removed} cached answer(s) from {args.cache}", markup=False)
             return 0
         suites = resolve_suites([args.suite], None)
         sys.stdout.write(write_schema(suites[0].input_type, suites[0].expected_type) + "\n")
         return 0
-    except (EvalError, DatasetError, SuiteError, ModelError, ResultsLocked, ServerError) as error:
+    except (
+        EvalError, DatasetError, SuiteError, ModelError, ResultsLocked, ServerError,
+        response_cache.NotACache,
+    ) as error:  # fmt: skip
         console.print(f"error: {error}", markup=False, highlight=False)
         return EXIT_USAGE
     except DiskFull as error:

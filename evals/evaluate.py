@@ -16,10 +16,13 @@ a table and an exit code. Every input is checked before the first request:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from . import html, records, report
 from .compare import Comparison, ComparisonError, compare
@@ -96,6 +99,8 @@ def _validated(options: Options, max_error_rate: float, fail_on_regression: floa
         raise EvalError(f"--concurrency {options.concurrency}: must be between 1 and 1024")
     if options.timeout <= 0:
         raise EvalError(f"--timeout {options.timeout}: must be positive")
+    if options.case_timeout is not None and options.case_timeout <= 0:
+        raise EvalError(f"--case-timeout {options.case_timeout}: must be positive")
     if options.limit is not None and options.limit < 1:
         raise EvalError(f"--limit {options.limit}: must be 1 or more")
     if not 0 <= max_error_rate <= 1:
@@ -139,13 +144,51 @@ async def aevaluate(
     if fail_on_regression is not None and baseline is None and not compare_models:
         raise EvalError("--fail-on-regression needs --baseline or --compare-models")
     before = baseline_records(baseline, chosen) if baseline is not None else None
+    with _one_at_a_time(options.out):
+        return await _evaluated(
+            chosen, configs, judge_config, options, before, compare_models, gates,
+            fail_on_regression, prices or {}, report_only, write,
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _one_at_a_time(out: Path) -> Iterator[None]:
+    """One evaluation at a time per ``--out``: the reports an invocation says it wrote
+    describe that invocation, never another one's that finished later."""
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out / ".evaluation.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise EvalError(
+            f"another evaluation is writing to {out}; wait for it, or choose another --out"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+async def _evaluated(
+    chosen: list[Suite[Any, Any]],
+    configs: list[ModelConfig],
+    judge_config: ModelConfig | None,
+    options: Options,
+    before: list[Record] | None,
+    compare_models: bool,
+    gates: list[Floor],
+    fail_on_regression: float | None,
+    prices: dict[str, tuple[float, float]],
+    report_only: bool,
+    write: bool,
+) -> Report:
     runs = (
         from_disk(chosen, options.out)
         if report_only
         else [await run_suite(s, configs, judge_config, options) for s in chosen]
     )
     for run in runs:
-        measure(run, prices or {})
+        measure(run, prices)
     summary = report.summarize(runs, options.out, judge_config.name if judge_config else None)
     summary.comparisons = comparisons(runs, before, compare_models)
     failed = check_floors(gates, runs)

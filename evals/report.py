@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -110,31 +112,33 @@ def markdown(summary: Summary, records: list[Record]) -> str:
         "for rates, a Dirichlet posterior for F1, Student's t for means, clamped to the "
         'scale; "no interval" where none is valid).',
         "",
-        "| " + " | ".join(rows[0]) + " |",
+        _row(rows[0]),
         "|" + "---|" * len(rows[0]),
-        *("| " + " | ".join(r) + " |" for r in rows[1:]),
+        *(_row(r, ours_from=2) for r in rows[1:]),
     ]
     for suite in summary.suites:
-        lines += ["", f"## {suite.suite}", "", f"Run `{suite.run}`: {suite.info.cases} cases, "
+        lines += ["", f"## {_inert(suite.suite)}", "",
+                  f"Run {_inert(suite.run)}: {suite.info.cases} cases, "
                   f"{suite.info.reused} reused from an earlier invocation."]  # fmt: skip
         for model, model_summary in suite.models.items():
             for key, groups in model_summary.groups.items():
-                lines += ["", f"### {model}: by {key}", ""]
+                lines += ["", f"### {_inert(model)}: by {_inert(key)}", ""]
                 names = list(dict.fromkeys(m.name for ms in groups.values() for m in ms))
-                lines += ["| " + " | ".join([key, *names]) + " |", "|" + "---|" * (len(names) + 1)]
+                lines += [_row([key, *names]), "|" + "---|" * (len(names) + 1)]
                 for value, metrics in groups.items():
                     by_name = {m.name: m for m in metrics}
-                    lines.append(
-                        "| " + " | ".join([value, *(_fmt(by_name.get(n)) for n in names)]) + " |"
-                    )
+                    lines.append(_row([value, *(_fmt(by_name.get(n)) for n in names)], 1))
     errors = [r for r in records if r.error]
     if errors:
         lines += ["", f"## Errors ({len(errors)})", ""]
-        lines += [f"- {r.suite} / {r.model} / {r.case}: {r.error}" for r in errors[:200]]
+        lines += [
+            f"- {_inert(r.suite)} / {_inert(r.model)} / {_inert(r.case)}: {_inert(r.error)}"
+            for r in errors[:200]
+        ]
     for comparison in summary.comparisons:
         lines += ["", *comparison_markdown(comparison)]
     if summary.floors:
-        lines += ["", "## Floors that failed", "", *(f"- {f}" for f in summary.floors)]
+        lines += ["", "## Gates that failed", "", *(f"- {_inert(f)}" for f in summary.floors)]
     return "\n".join(lines) + "\n"
 
 
@@ -156,7 +160,7 @@ def left_out_text(d: MetricDelta) -> str:
 
 def comparison_markdown(comparison: Comparison) -> list[str]:
     lines = [
-        f"## {comparison.after} against {comparison.before}",
+        f"## {_inert(comparison.after)} against {_inert(comparison.before)}",
         "",
         f"{comparison.pairs} cases on both sides "
         f"({comparison.unpaired} on one side only, not compared). Each case is one pair, "
@@ -168,13 +172,14 @@ def comparison_markdown(comparison: Comparison) -> list[str]:
     ]
     for d in comparison.deltas:
         lines.append(
-            f"| {d.suite} | {d.name} | {_num(d.before)} | {_num(d.after)} | {change_text(d)} "
-            f"| {d.p_shown} | {d.test} | {d.pairs} | {left_out_text(d)} |"
+            f"| {_inert(d.suite)} | {_inert(d.name)} | {_num(d.before)} | {_num(d.after)} "
+            f"| {change_text(d)} | {d.p_shown} | {d.test} | {d.pairs} | {left_out_text(d)} |"
         )
     for title, changes in (("Regressions", comparison.regressions), ("Fixes", comparison.fixes)):
         lines += ["", f"### {title} ({len(changes)})", ""]
         lines += [
-            f"- {c.suite} / {c.case} (repeat {c.epoch}): {c.check} {c.before} → {c.after}"
+            f"- {_inert(c.suite)} / {_inert(c.case)} (repeat {c.epoch}): {_inert(c.check)} "
+            f"{c.before} → {c.after}"
             for c in changes
         ]
         if not changes:
@@ -190,9 +195,9 @@ def pr_summary(summary: Summary) -> str:
     the headline metrics with intervals, each comparison's changes with p-values, and the
     top regressions with a one-line reason each."""
     rows = headline_rows(summary)
-    lines = ["## Eval summary", "", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines = ["## Eval summary", "", _row(rows[0]), "|" + "---|" * len(rows[0])]
     headline = [r for r in rows[1:] if not r[1].startswith(("agreement.", "pass^k.", "pass@k."))]
-    lines += ["| " + " | ".join(_inert(c) for c in r) + " |" for r in headline[:20]]
+    lines += [_row(r, ours_from=2) for r in headline[:20]]
     if len(headline) > 20:
         lines.append(f"\n{len(headline) - 20} more metrics in report.md.")
     for c in summary.comparisons:
@@ -229,11 +234,21 @@ def _reason(record: Record) -> str:
 
 
 def _inert(text: object) -> str:
-    """Untrusted text made inert in Markdown: one line, no table breaks, no markup."""
+    """Untrusted text (ids, names, answers, errors) made inert in Markdown: one line (no
+    heading or list can start), no table break, no link, image, code span or raw HTML."""
     value = " ".join(str(text).split())
-    for char in "\\`*_{}[]<>()#+!|~":
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for char in "\\`|[]":
         value = value.replace(char, "\\" + char)
     return value
+
+
+def _row(cells: list[str], ours_from: int | None = None) -> str:
+    """A table row; the cells from ``ours_from`` on are the report's own numbers."""
+    shown = [
+        c if ours_from is not None and i >= ours_from else _inert(c) for i, c in enumerate(cells)
+    ]
+    return "| " + " | ".join(shown) + " |"
 
 
 def csv_text(records: list[Record]) -> str:
@@ -259,13 +274,37 @@ def csv_text(records: list[Record]) -> str:
     for r in records:
         for name, result in (r.checks or {"": None}).items():  # type: ignore[dict-item]
             writer.writerow([
-                r.suite, r.model, r.case, r.epoch, r.split, name,
-                "" if result is None else result.value,
-                "" if result is None else result.expected,
+                _csv(r.suite), _csv(r.model), _csv(r.case), r.epoch, _csv(r.split), _csv(name),
+                "" if result is None else _csv(result.value),
+                "" if result is None else _csv(result.expected),
                 "" if result is None else result.passed,
-                r.error or "", r.seconds, r.usage.total_tokens,
+                _csv(r.error or ""), r.seconds, r.usage.total_tokens,
             ])  # fmt: skip
     return buffer.getvalue()
+
+
+CSV_CELL = 10_000
+"""A text cell of results.csv holds at most this much (the results file has it all)."""
+
+
+def _csv(value: object) -> object:
+    """A cell that a spreadsheet shows as text: numbers and booleans stay as they are; a
+    text that starts like a formula (=, +, -, @, tab, CR) gets a leading quote."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if len(text) > CSV_CELL:
+        text = f"{text[:CSV_CELL]}… [cut: {len(text):,} characters]"
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """An attribute value that is well-formed XML 1.0 whatever it held: characters XML
+    cannot carry (control characters, NUL) are shown as ``\\xNN``."""
+    return quoteattr(XML_INVALID.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
 
 
 def junit_xml(records: list[Record], floors_failed: list[str]) -> str:
@@ -281,13 +320,13 @@ def junit_xml(records: list[Record], floors_failed: list[str]) -> str:
         )
         errors = sum(1 for r in recs if r.error)
         parts.append(
-            f'<testsuite name={quoteattr(name)} tests="{len(recs)}" '
+            f'<testsuite name={_xml(name)} tests="{len(recs)}" '
             f'failures="{failures}" errors="{errors}">'
         )
         for r in recs:
             parts.append(
-                f"<testcase classname={quoteattr(name)} "
-                f'name={quoteattr(f"{r.case}#{r.epoch}")} time="{r.seconds}">'
+                f"<testcase classname={_xml(name)} "
+                f'name={_xml(f"{r.case}#{r.epoch}")} time="{r.seconds}">'
             )
             failed = [
                 f"{k}: {c.value!r} (expected {c.expected!r})"
@@ -295,9 +334,9 @@ def junit_xml(records: list[Record], floors_failed: list[str]) -> str:
                 if c.passed is False
             ]
             if r.error:
-                parts.append(f"<error message={quoteattr(r.error[:500])}/>")
+                parts.append(f"<error message={_xml(r.error[:500])}/>")
             elif failed:
-                parts.append(f"<failure message={quoteattr('; '.join(failed)[:500])}/>")
+                parts.append(f"<failure message={_xml('; '.join(failed)[:500])}/>")
             parts.append("</testcase>")
         parts.append("</testsuite>")
     parts.append(
@@ -306,8 +345,8 @@ def junit_xml(records: list[Record], floors_failed: list[str]) -> str:
     )
     for floor in floors_failed:
         parts.append(
-            f'<testcase classname="floors" name={quoteattr(floor)}>'
-            f"<failure message={quoteattr(floor)}/></testcase>"
+            f'<testcase classname="floors" name={_xml(floor)}>'
+            f"<failure message={_xml(floor)}/></testcase>"
         )
     if not floors_failed:
         parts.append('<testcase classname="floors" name="all floors held"/>')

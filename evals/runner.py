@@ -14,6 +14,8 @@ import contextlib
 import hashlib
 import json
 import math
+import os
+import re
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -121,6 +123,8 @@ def run_directory(
     base = root / suite
     base.mkdir(parents=True, exist_ok=True)
     matching = sorted(base.glob(f"*-{digest[:12]}"))
+    if matching and not fresh and not _readable(matching[-1], say):
+        matching = []
     if matching and not fresh:
         chosen = matching[-1]
     else:
@@ -140,27 +144,65 @@ def run_directory(
                 f"the dataset, a model or its settings): starting a new run in {chosen}"
             )
         info = RunInfo(fingerprint=identity, digest=digest, started=datetime.now(UTC).isoformat())
-        (chosen / "run.json").write_text(info.model_dump_json(indent=1))
+        write_atomically(chosen / "run.json", info.model_dump_json(indent=1))
     _point_latest(base, chosen)
     return chosen
 
 
+def _readable(run: Path, say: Callable[[str], None]) -> bool:
+    """Whether the run's ``run.json`` can be read back; if not, the run is not resumed."""
+    try:
+        RunInfo.model_validate_json((run / "run.json").read_bytes())
+    except (OSError, ValueError):
+        say(f"{run}/run.json is missing or corrupt: starting a new run (that folder is kept)")
+        return False
+    return True
+
+
 def _point_latest(base: Path, chosen: Path) -> None:
-    (base / "LATEST").write_text(chosen.name + "\n")
+    """Point ``LATEST`` (a file) and ``latest`` (a symlink) at the chosen run, never
+    writing through a link someone put there: a temporary file, then a rename."""
+    write_atomically(base / "LATEST", chosen.name + "\n")
     link = base / "latest"
     with contextlib.suppress(OSError):
-        if link.is_symlink() or link.exists():
+        if link.is_symlink():
             link.unlink()
-        link.symlink_to(chosen.name, target_is_directory=True)
+        if not link.exists():
+            link.symlink_to(chosen.name, target_is_directory=True)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` by renaming a temporary file over it: a symlink at
+    ``path`` is replaced, not followed, and a reader never sees half a file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
 
 
 def latest_run(root: Path, suite: str) -> Path | None:
-    pointer = root / suite / "LATEST"
-    if not pointer.exists():
+    """The run ``<root>/<suite>/LATEST`` names, if it is a run folder inside
+    ``<root>/<suite>``; a pointer that leads anywhere else is refused (``SuiteError``)."""
+    base = root / suite
+    pointer = base / "LATEST"
+    if not pointer.is_file() or pointer.is_symlink():
         return None
-    return root / suite / pointer.read_text().strip()
+    name = pointer.read_text(errors="replace").strip()
+    target = base / name
+    if not RUN_NAME.match(name) or target.is_symlink() or target.resolve().parent != base.resolve():
+        raise SuiteError(
+            f"{pointer} does not name a run folder inside {base} ({name[:80]!r}); "
+            "remove it (the next run writes a new one)"
+        )
+    return target
 
 
+RUN_NAME = re.compile(r"^\d{8}T\d{6}Z(\.\d+)?-[0-9a-f]{12}$")
+"""What a run folder is called: ``<UTC time>[.n]-<fingerprint digest>``."""
+
+
+CASE_REQUESTS = 12
+"""A case's default deadline, in request deadlines: the longest pattern sends 3 steps of
+up to 3 attempts each, plus a judge."""
 DEFAULT_OUT = Path("evals/runs")
 """Where runs go unless told (``--out``)."""
 DEFAULT_CACHE = Path("evals/cache")
@@ -184,6 +226,15 @@ class Options:
     transcript_chars: int = 4_000
     """Each message and answer kept in a record's transcript at most this long (0: no
     transcripts); a cut text ends with a note of its full length."""
+    max_output_chars: int = 100_000
+    """A record keeps at most this much of a task's output (as JSON), saying so."""
+    case_timeout: float | None = None
+    """Seconds one case may take, task and checks (default: ``CASE_REQUESTS`` times
+    ``timeout``); past it the case is cancelled and recorded as an error."""
+
+    def case_deadline(self) -> float:
+        return self.case_timeout if self.case_timeout is not None else CASE_REQUESTS * self.timeout
+
     concurrency: int | None = None
     progress: Callable[[str, int, int], None] = lambda label, done, total: None
     say: Callable[[str], None] = print
@@ -257,7 +308,7 @@ async def run_suite(
         reused,
         suite.origin,
     )
-    (directory / "run.json").write_text(info.model_dump_json(indent=1))
+    write_atomically(directory / "run.json", info.model_dump_json(indent=1))
     wanted = {c.id for c in dataset.cases}
     names = {m.name for m in run_models}
     final = [
@@ -306,9 +357,7 @@ async def _run_model(
             nonlocal finished
             async with gate:
                 EPOCH.set(epoch)
-                record = await run_case(
-                    suite, model.name, llm, judge_llm, case, epoch, options.transcript_chars
-                )
+                record = await run_case(suite, model.name, llm, judge_llm, case, epoch, options)
                 out.append(record)
                 finished += 1
                 options.progress(f"{suite.name} · {model.name}", finished, len(todo))
@@ -323,21 +372,33 @@ async def run_case(
     judge: LLM,
     case: Case[Any, Any],
     epoch: int,
-    transcript_chars: int = 4_000,
+    options: Options | None = None,
 ) -> Record:
-    """One case on one model: the task, then every check. A model failure is recorded,
-    with whatever the task had produced, and the run goes on."""
+    """One case on one model: the task, then every check, within the case's deadline.
+    Any failure of the model or of the user's code is the case's recorded error, with
+    whatever the task had produced, and the run goes on."""
+    options = options or Options()
     trace, started, error, output = Trace(transcript=[]), time.perf_counter(), None, None
     waits = Waits()
     QUEUED.set(waits)  # this case's task only: its requests' time in the scheduler's queue
     checks: dict[str, CheckResult] = {}
-    try:
-        output = await suite.task(llm, case.input, TaskContext(case=case, trace=trace, judge=judge))
-        context = CheckContext(case=case, judge=judge, trace=trace)
+
+    async def task_and_checks() -> Any:
+        context = TaskContext(case=case, trace=trace, judge=judge)
+        result = await suite.task(llm, case.input, context)
         for check in suite.checks:
-            checks[check.name] = admissible(suite, check.name, await check.run(output, context))
+            found = await check.run(result, CheckContext(case=case, judge=judge, trace=trace))
+            checks[check.name] = admissible(suite, check.name, found)
+        return result
+
+    deadline = options.case_deadline()
+    try:
+        output = await asyncio.wait_for(task_and_checks(), deadline)
+    except TimeoutError:
+        error = f"CaseTimeout: the case did not finish within {deadline:g} s (--case-timeout)"
     except Exception as failure:
         error = f"{type(failure).__name__}: {failure}"
+    stored, problem = storable(output, options.max_output_chars)
     return Record(
         suite=suite.name,
         model=model,
@@ -347,14 +408,33 @@ async def run_case(
         metadata=case.metadata,
         input=output_json(case.input),
         expected=output_json(case.expected),
-        output=output_json(output),
+        output=stored,
         checks=checks,
-        error=error,
+        error=error or problem,
         seconds=round(time.perf_counter() - started - waits.seconds, 3),
         usage=trace.usage,
         calls=trace.calls,
-        transcript=bounded(trace.transcript or [], transcript_chars),
+        transcript=bounded(trace.transcript or [], options.transcript_chars),
     )
+
+
+def storable(output: Any, limit: int) -> tuple[JsonValue, str | None]:
+    """The output as JSON data for the results file, cut to ``limit`` characters of JSON
+    (saying so); one that is not JSON data (a set, an object) is stored as its ``repr``
+    with an error that says why."""
+    data = output_json(output)
+    try:
+        text = json.dumps(data, ensure_ascii=False)
+    except (TypeError, ValueError) as error:
+        shown = repr(output)
+        shown = shown if len(shown) <= 2_000 else shown[:2_000] + "…"
+        return (
+            shown,
+            f"OutputNotStorable: the task's output is not JSON data ({error}): {shown[:200]}",
+        )
+    if len(text) > limit:
+        return f"{text[:limit]}… [cut: {len(text):,} characters of JSON]", None
+    return data, None
 
 
 def bounded(exchanges: list[Exchange], limit: int) -> list[Exchange]:

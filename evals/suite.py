@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import inspect
+import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,8 @@ from patterns import LLM, Trace
 from .checks import Check, Judge
 from .data import Case, Dataset, load
 from .measures import Measure
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
 class SuiteError(ValueError):
@@ -83,6 +86,26 @@ class Suite(Generic[InputT, OutputT]):
     origin: str | None = None
     """The suite file it was loaded from (None: built in, or made in code); a run
     records it, so that ``compare`` finds the suite's measures again."""
+
+    def __post_init__(self) -> None:
+        """Everything a suite declares is checked when it is made: a bad one fails at
+        load (one line), never in the middle of a run."""
+        if not SAFE_NAME.match(self.name) or ".." in self.name:
+            raise SuiteError(
+                f"suite name {self.name[:60]!r}: use letters, digits, '.', '_' and '-' "
+                "(it names a folder under --out)"
+            )
+        names = [c.name for c in self.checks]
+        if duplicated := sorted({n for n in names if names.count(n) > 1}):
+            raise SuiteError(f"suite {self.name}: two checks named {', '.join(duplicated)}")
+        for check in self.checks:
+            problem = check.problem() if hasattr(check, "problem") else None
+            if problem:
+                raise SuiteError(f"suite {self.name}: check {check.name!r}: {problem}")
+        for measure in self.measures:
+            scale = getattr(measure, "scale", None)
+            if scale is not None and not scale[0] < scale[1]:
+                raise SuiteError(f"suite {self.name}: a scale of {scale} is empty or reversed")
 
     def with_dataset(self, path: Path) -> Suite[Any, Any]:
         """This suite on another dataset file; a suite that builds its cases in code
@@ -136,7 +159,7 @@ def load_suites(path: Path) -> list[Suite[Any, Any]]:
     sys.path.insert(0, str(path.parent))  # its own helpers, beside it
     try:
         spec.loader.exec_module(module)
-    except Exception as error:  # the user's code: any error, reported as one line
+    except BaseException as error:
         raise SuiteError(f"{path}: importing it failed: {type(error).__name__}: {error}") from None
     finally:
         sys.path.remove(str(path.parent))

@@ -317,7 +317,7 @@ async def test_the_cache_keeps_only_chat_completions_keyed_by_endpoint(tmp_path:
             await ask(two.base_url)
             assert len(one.requests) + len(two.requests) == 4  # ... is dropped and fetched again
     assert main(["cache", "clear", "--cache", str(tmp_path / "cache")]) == 0
-    assert not (tmp_path / "cache").exists()
+    assert [p.name for p in (tmp_path / "cache").rglob("*")] == ["CACHEDIR.TAG"]
 
 
 def test_a_generated_dataset_can_be_json_lines(tmp_path: Path) -> None:
