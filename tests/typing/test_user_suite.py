@@ -9,7 +9,7 @@ import pytest
 from mypy import api
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "evaluate-your-prompt" / "triage.py"
-WRONG_CHECK = '''
+WRONG_CHECK = """
 from evals import Check, CheckResult, Case
 
 
@@ -20,7 +20,7 @@ def too_long(case: Case[str, Expected], output: str) -> CheckResult:
 BROKEN = Suite(
     name="broken", dataset=Path("tickets.yaml"), task=triage, checks=[Check("long", too_long)]
 )
-'''
+"""
 
 
 def mypy_strict(path: Path, tmp_path: Path) -> tuple[str, int]:
