@@ -48,10 +48,12 @@ from .suite import SuiteError
 from .suites import BUILTIN
 
 console = Console(stderr=True, soft_wrap=True)
-EXIT_FLOOR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_FLOOR, EXIT_USAGE, EXIT_IO, EXIT_INTERRUPTED = 1, 2, 3, 130
 EXIT_CODES = """exit codes: 0 all gates held; 1 a floor or regression gate failed; 2 bad input
-(a flag, suite, dataset, models file or folder: one line on stderr, nothing sent);
-130 interrupted (results kept: run again to resume)"""
+(a flag, suite, dataset, models file, cache or folder: one line on stderr, nothing
+sent); 3 the harness could not read or write its own files (a read-only --out, a full
+disk: one line naming the file; what was written is kept); 130 interrupted, Ctrl-C or
+SIGTERM (results kept: run again to resume)"""
 
 
 # --- Arguments -------------------------------------------------------------------------------
@@ -328,9 +330,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except DiskFull as error:
         console.print(f"error: {error}", markup=False, highlight=False)
-        return EXIT_USAGE
-    except (KeyboardInterrupt, SystemExit) as stop:
+        return EXIT_IO
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        console.print(f"error: {where}{error.strerror or error}", markup=False, highlight=False)
+        return EXIT_IO
+    except (KeyboardInterrupt, SystemExit, asyncio.CancelledError) as stop:
         if isinstance(stop, SystemExit) and stop.code in (0, None, EXIT_USAGE):
             raise
-        console.print("Interrupted: results so far are kept; run again to resume.")
+        signal = "SIGTERM" if isinstance(stop, SystemExit) else "interrupted"
+        console.print(f"Interrupted ({signal}): results so far are kept; run again to resume.")
         return EXIT_INTERRUPTED

@@ -183,6 +183,8 @@ def read_yaml(path: Path) -> Any:
     loader = SafeLoader(text)
     try:
         return loader.construct_document(node)
+    except yaml.YAMLError as error:  # a tag such as !!python/object: never constructed
+        raise DatasetError(f"{path}: not plain YAML data: {' '.join(str(error).split())}") from None
     finally:
         loader.dispose()
 

@@ -98,6 +98,7 @@ def case_table(records: list[Record]) -> str:
     for r in ranked:
         checks = "; ".join(
             f"{k}: {'✓' if c.passed else '✗' if c.passed is False else '·'} {_short(c.value, 30)}"
+            + (f" ⚑ {_short(c.reason, 80)}" if c.reason else "")
             for k, c in r.checks.items()
         )
         output = r.error if r.error else r.output

@@ -17,15 +17,24 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import httpx2
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from patterns import LLM
-from patterns.core import DEFAULT_MODEL, redact_url
+from patterns.core import DEFAULT_MODEL, find_secret, redact_url
 from patterns.server import MODELS, LocalServer
 
 from .data import read_yaml
@@ -35,6 +44,9 @@ DEFAULT_EMBEDDED = DEFAULT_MODEL
 
 class ModelError(ValueError):
     """A model that cannot be used (one line)."""
+
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 class ModelConfig(BaseModel):
@@ -76,6 +88,37 @@ class ModelConfig(BaseModel):
     def one_at_a_time(self) -> bool:
         return self.is_local if self.serial is None else self.serial
 
+    @field_validator("name", "model")
+    @classmethod
+    def _not_a_key(cls, value: str | None) -> str | None:
+        if value is not None and find_secret(value):
+            raise ValueError(
+                "this looks like an API key, not a model name (it is not shown); put the key "
+                "in an environment variable and name that variable in key_env"
+            )
+        return value
+
+    @field_validator("key_env")
+    @classmethod
+    def _a_variable_name(cls, value: str | None) -> str | None:
+        if value is not None and not ENV_NAME.match(value):
+            raise ValueError(
+                "key_env must name an environment variable (letters, digits, _), not hold "
+                "the key itself; the value given is not shown"
+            )
+        return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _a_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            shown = "it is not shown" if find_secret(value) else f"got {redact_url(value)!r}"
+            raise ValueError(f"endpoint must be an http(s) URL ({shown})")
+        return value
+
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
         sources = [self.endpoint is not None, self.embedded is not None, self.gguf is not None]
@@ -83,7 +126,7 @@ class ModelConfig(BaseModel):
             raise ValueError("give one of endpoint, embedded or gguf")
         if self.embedded is not None and self.embedded not in MODELS:
             raise ValueError(f"unknown embedded model {self.embedded!r}; known: {sorted(MODELS)}")
-        if self.key_env is not None and not os.environ.get(self.key_env):
+        if self.key_env is not None and not os.environ.get(self.key_env):  # a name: safe
             raise ValueError(f"key_env {self.key_env} is not set in the environment")
         if any(p < 0 for p in self.price or ()):
             raise ValueError("prices cannot be negative")
@@ -152,16 +195,18 @@ def from_flag(text: str) -> ModelConfig:
             return ModelConfig(name=path.stem, gguf=path)
         model, _, endpoint = text.partition("@")
         if not model:
-            raise ModelError(f"--model {text!r}: expected MODEL@BASE_URL")
+            raise ModelError(f"--model {redact_url(text)!r}: expected MODEL@BASE_URL")
         return ModelConfig(name=model, endpoint=endpoint or None)
     except ValidationError as error:
-        raise ModelError(f"--model {text}: {error.errors(include_url=False)[0]['msg']}") from None
+        shown = "(a key-shaped value, not shown)" if find_secret(text) else redact_url(text)
+        raise ModelError(f"--model {shown}: {error.errors(include_url=False)[0]['msg']}") from None
 
 
 class ModelsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    models: list[ModelConfig]
+    models: list[ModelConfig] = Field(min_length=1)
+    """At least one: a models file that yields nothing to run is an error."""
     judge: str | None = None
 
     @model_validator(mode="after")

@@ -88,7 +88,17 @@ def find_secret(text: str, secrets: Iterable[str] = ()) -> str | None:
 _REGISTERED: set[str] = set()
 """Secrets configured in this process (keys, URL passwords), redacted from the logs below."""
 
-LOGGERS = ("patterns", "evals", "openai", "httpx2", "httpx", "httpcore2", "httpcore")
+LOGGERS = (
+    "patterns",
+    "evals",
+    "openai",
+    "httpx2",
+    "httpx",
+    "httpcore2",
+    "httpcore",
+    "vcr",
+    "urllib3",
+)
 """Logger name prefixes whose records are redacted: this package's, and the HTTP stack's,
 which logs each request's full URL at INFO, userinfo included."""
 

@@ -13,7 +13,7 @@ import openai
 from openai import AsyncOpenAI, OpenAI
 
 from ._errors import ConfigurationError
-from ._redact import protect_logs, url_secrets
+from ._redact import protect_logs, redact_url, url_secrets
 from ._transport import (
     DEFAULT_MAX_BYTES,
     AsyncBoundedTransport,
@@ -101,6 +101,12 @@ def clients_from_env(
     api_key = api_key or env("PATTERNS_API_KEY")
     if api_key is None and openai_key_may_go_to(base_url):
         api_key = env("OPENAI_API_KEY")
+    if base_url is not None and urlsplit(base_url).query:
+        raise ConfigurationError(
+            f"the base URL {redact_url(base_url)} has a query string: the SDK adds each "
+            "request's path after the whole URL, so the query would end up in the path. "
+            "Give the URL without it (a key goes in PATTERNS_API_KEY)"
+        )
     if base_url is None and api_key is None:
         raise ConfigurationError(
             "no endpoint configured: set PATTERNS_BASE_URL (any OpenAI-compatible "

@@ -18,7 +18,10 @@ from ..core import (
     LLM,
     STRUCTURED_MODES,
     StructuredMode,
+    find_secret,
 )
+from ._cassettes import CassetteSecretError
+from ._scrub import Secrets
 from .stub import Reply, StubServer, always, stub_server
 
 REPLAY_BASE_URL = "http://127.0.0.1:9/v1"
@@ -72,11 +75,28 @@ async def llm(pytestconfig: pytest.Config, llm_endpoint: Endpoint) -> AsyncItera
     await model.aclose()
 
 
+class GuardedJSON(JSONSnapshotExtension):
+    """syrupy's JSON snapshots behind the cassettes' secret gate: a snapshot that would
+    hold a key (a server can echo one in a 200 answer while recording) is refused, not
+    written, naming the kind of secret and never the secret."""
+
+    def serialize(self, data: Any, **kwargs: Any) -> Any:
+        text = super().serialize(data, **kwargs)
+        if kind := find_secret(str(text), Secrets.from_environment()):
+            raise CassetteSecretError(
+                f"refusing to write a snapshot that holds {kind}; it was not saved. The "
+                "answer echoed a secret: remove it from what the test sends, or from the "
+                "value the test snapshots, then record again."
+            )
+        return text
+
+
 @pytest.fixture
 def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """syrupy as clean JSON; latencies (the only local volatile values) masked."""
+    """syrupy as clean JSON; latencies (the only local volatile values) masked; secrets
+    refused like in cassettes."""
     return snapshot.with_defaults(
-        extension_class=JSONSnapshotExtension,
+        extension_class=GuardedJSON,
         matcher=path_type({r".*latency_s": (float,)}, regex=True),
     )
 

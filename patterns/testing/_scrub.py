@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from ..core import (
     SECRET_PARAM,
     known,
+    protect_logs,
     redact,
     url_secrets,
 )
@@ -27,6 +28,7 @@ class Secrets(set[str]):
         found = cls(known(os.environ.get(name) for name in names))
         for name in ("PATTERNS_BASE_URL", "OPENAI_BASE_URL"):
             found |= url_secrets(os.environ.get(name, ""))
+        protect_logs(found)  # vcrpy's and the HTTP stack's log records, while recording
         return found
 
     def harvest(self, request: Any) -> Any:
@@ -39,6 +41,7 @@ class Secrets(set[str]):
             if name.lower() in {"openai-organization", "openai-project"}:
                 self |= known([value])
         self |= url_secrets(request.uri)
+        protect_logs(self)
         return request
 
 

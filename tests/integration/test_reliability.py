@@ -127,7 +127,7 @@ def _suite(task: object, checks: list[object] | None = None) -> Suite[object, ob
         ZeroDivisionError("division by zero"),
         AssertionError("nope"),
         OSError("disk"),
-    ],  # fmt: skip
+    ],
 )
 def test_any_exception_from_user_code_is_the_cases_recorded_error(failure: Exception) -> None:
     async def task(llm: LLM, text: str, context: object) -> str:
