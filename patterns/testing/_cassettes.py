@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -42,11 +42,56 @@ class ReadableYAML:
 
     @staticmethod
     def deserialize(text: str) -> dict[str, Any]:
-        cassette: dict[str, Any] = yaml.safe_load(text)
+        cassette = load_cassette(text)
         for interaction in cassette["interactions"]:
             _fold(interaction["request"], "body")
             _fold(interaction["response"]["body"], "string")
         return cassette
+
+
+class CassetteError(ValueError):
+    """A cassette file that cannot be replayed: too large, not plain YAML, or not in the
+    shape this plugin writes. The message says what is wrong."""
+
+
+MAX_CASSETTE_BYTES = 20 * 1024 * 1024
+"""A cassette larger than this is refused (the project's largest is well under 1 MB)."""
+
+
+def load_cassette(text: str) -> dict[str, Any]:
+    """A cassette's data, in bounded time: no YAML alias or anchor (this plugin never
+    writes one, and an alias bomb would expand without end), no tag but plain data, and
+    the shape vcrpy needs; else ``CassetteError``."""
+    if len(text) > MAX_CASSETTE_BYTES:
+        raise CassetteError(f"it is {len(text):,} characters, over {MAX_CASSETTE_BYTES:,}")
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise CassetteError("it holds a YAML alias or anchor, which cassettes never use")
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise CassetteError(f"it is not plain YAML: {' '.join(str(error).split())[:200]}") from None
+    problem = _shape_problem(data)
+    if problem:
+        raise CassetteError(problem)
+    return cast(dict[str, Any], data)
+
+
+def _shape_problem(data: object) -> str | None:
+    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+        return "it has no list of interactions"
+    for number, interaction in enumerate(data["interactions"], 1):
+        request = interaction.get("request") if isinstance(interaction, dict) else None
+        response = interaction.get("response") if isinstance(interaction, dict) else None
+        if not isinstance(request, dict) or not isinstance(response, dict):
+            return f"interaction {number} lacks a request or a response"
+        if not isinstance(response.get("body"), dict) or not isinstance(
+            response.get("status"), dict
+        ):
+            return f"interaction {number}'s response lacks a body or a status"
+        if not isinstance(request.get("uri"), str) or not isinstance(request.get("method"), str):
+            return f"interaction {number}'s request lacks a method or a URI"
+    return None
 
 
 def _unfold(container: dict[str, Any], key: str) -> None:
@@ -65,7 +110,8 @@ def _fold(container: dict[str, Any], key: str) -> None:
 
 
 class _BlockDumper(yaml.SafeDumper):
-    pass
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # a repeated value is written again, never as an alias
 
 
 def _str_block(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:

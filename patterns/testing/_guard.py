@@ -35,13 +35,24 @@ REFUSED: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda value: value != "yaml",
         "the plugin's serializer keeps cassettes readable and refuses to write secrets",
     ),
+    "ignore_localhost": (
+        bool,
+        "requests to localhost would pass unrecorded: a recording that 'passes' with no "
+        "cassette written",
+    ),
+    "ignore_hosts": (
+        bool,
+        "requests to those hosts would pass unrecorded: a recording that 'passes' with no "
+        "cassette written",
+    ),
     "match_on": (
         lambda value: (
-            "llm_body" not in value or bool({"uri", "host", "port", "scheme"} & set(value))
+            not {"method", "path", "llm_body"} <= set(value)
+            or bool({"uri", "host", "port", "scheme"} & set(value))
         ),
-        "requests must be matched by 'llm_body' (a changed prompt must fail), and cannot be "
-        "matched by uri, host, port or scheme, which cassettes do not store; add matchers "
-        "with additional_matchers",
+        "requests must be matched by method, path and 'llm_body' (a changed prompt must "
+        "fail), and cannot be matched by uri, host, port or scheme, which cassettes do not "
+        "store; add matchers with additional_matchers",
     ),
     "allow_playback_repeats": (
         bool,
@@ -54,8 +65,40 @@ REFUSED: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
+SEQUENCE = (list, tuple)
+
+
+def _hooks(value: Any) -> bool:
+    return callable(value) or (isinstance(value, SEQUENCE) and all(map(callable, value)))
+
+
+TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "match_on": (lambda v: isinstance(v, SEQUENCE) and all(isinstance(m, str) for m in v),
+                 "a list of matcher names"),
+    "additional_matchers": (lambda v: isinstance(v, SEQUENCE) and all(map(callable, v)),
+                            "a list of functions"),
+    "filter_headers": (lambda v: isinstance(v, SEQUENCE), "a list of header names"),
+    "filter_query_parameters": (lambda v: isinstance(v, SEQUENCE), "a list of names"),
+    "filter_post_data_parameters": (lambda v: isinstance(v, SEQUENCE), "a list of names"),
+    "allowed_hosts": (lambda v: isinstance(v, SEQUENCE) and all(isinstance(h, str) for h in v),
+                      "a list of host names"),
+    "before_record_request": (lambda v: _hooks(v), "a function or a list of functions"),
+    "before_record_response": (lambda v: _hooks(v), "a function or a list of functions"),
+    "decode_compressed_response": (lambda v: isinstance(v, bool), "true or false"),
+    "allow_playback_repeats": (lambda v: isinstance(v, bool), "true or false"),
+    "serializer": (lambda v: isinstance(v, str), "a serializer name"),
+}  # fmt: skip
+"""What each option must be: a value of another type fails here, naming the option,
+instead of deep inside vcrpy with a bare TypeError."""
+
+
 def guarded_options(options: dict[str, Any], secrets: Secrets) -> dict[str, Any]:
     """The cassette options a project asked for, merged with the plugin's guarantees."""
+    for name, (valid, expected) in TYPES.items():
+        if name in options and not valid(options[name]):
+            raise RecordingConfigError(
+                f"patterns.testing: vcr option {name}={options[name]!r} is not {expected}."
+            )
     for name, (refused, why) in REFUSED.items():
         if name in options and refused(options[name]):
             raise RecordingConfigError(
@@ -70,14 +113,32 @@ def guarded_options(options: dict[str, Any], secrets: Secrets) -> dict[str, Any]
     merged["before_record_request"] = (
         secrets.harvest,  # first: their filters may drop the headers that carry the key
         functools.partial(filters.replace_headers, replacements=header_filters),
-        *theirs_request,
+        *(_keeping(hook, "before_record_request") for hook in theirs_request),
         scrub_request,  # last: nothing they do can bring back what it removes
     )
     merged["before_record_response"] = (
-        *theirs_response,
+        *(_keeping(hook, "before_record_response") for hook in theirs_response),
         functools.partial(scrub_response, secrets=secrets),
     )
     return merged
+
+
+def _keeping(hook: Callable[[Any], Any], option: str) -> Callable[[Any], Any]:
+    """A project's hook that may not drop what it is given: a hook returning None would
+    leave the interaction out of the cassette, and the recording would 'pass'."""
+
+    @functools.wraps(hook)
+    def kept(item: Any) -> Any:
+        result = hook(item)
+        if result is None:
+            name = getattr(hook, "__name__", repr(hook))
+            raise RecordingConfigError(
+                f"patterns.testing: the {option} hook {name} returned None, which would leave "
+                "this interaction out of the cassette; return it (changed if you like)"
+            )
+        return result
+
+    return kept
 
 
 def _as_tuple(value: Any) -> tuple[Any, ...]:

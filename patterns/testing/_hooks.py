@@ -3,6 +3,7 @@ re-record hint on a stale recording."""
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any, cast
 import pytest
 from vcr.errors import CannotOverwriteExistingCassetteException
 
-from ._cassettes import ReadableYAML, llm_body
+from ._cassettes import MAX_CASSETTE_BYTES, CassetteError, ReadableYAML, llm_body, load_cassette
 from ._guard import PLUGIN_CONFIG, guarded_options
 from ._scrub import Secrets
 
@@ -59,7 +60,10 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     use_cassette = vcr.use_cassette
 
     def guarded_use_cassette(path: Any = None, **options: Any) -> Any:
-        return use_cassette(path, **guarded_options(options, secrets))
+        guarded = guarded_options(options, secrets)
+        if path is not None:
+            checked_cassette(vcr.path_transformer(os.path.join(vcr.cassette_library_dir, path)))
+        return use_cassette(path, **guarded)
 
     vcr.use_cassette = guarded_use_cassette
 
@@ -103,12 +107,36 @@ def _every_interaction_played(
     yield
     if request.node.stash.get(_CALL_FAILED, False):
         return  # the test failed already: one report is enough
+    if vcr is not None and record_mode != "none" and not vcr.data:
+        raise NothingRecordedError(
+            f"{request.node.nodeid} is marked to record, but made no request while recording: "
+            "nothing would replay. Check that it sends through the llm fixture's endpoint "
+            "(PATTERNS_BASE_URL), or drop its vcr mark."
+        )
     if vcr is not None and record_mode == "none" and not vcr.all_played:
         unplayed = len(vcr.data) - vcr.play_count
         raise UnplayedInteractionsError(
             f"{unplayed} recorded interaction(s) in {vcr._path} were not played: "
             "the code now makes fewer calls than when it was recorded"
         )
+
+
+def checked_cassette(path: str) -> None:
+    """A cassette that exists must load in bounded time and hold what vcrpy reads; else
+    one error naming the file (the re-record hint follows it)."""
+    if not os.path.isfile(path):
+        return
+    try:
+        with open(path, encoding="utf-8") as file:
+            load_cassette(file.read(MAX_CASSETTE_BYTES + 1))
+    except (CassetteError, UnicodeDecodeError) as error:
+        raise CassetteError(
+            f"cassette {path} cannot be replayed: {error}; delete it and record it again"
+        ) from None
+
+
+class NothingRecordedError(AssertionError):
+    """A test marked to record made no request while recording: its cassette is empty."""
 
 
 def record_command(config: pytest.Config, nodeid: str) -> str:
@@ -135,7 +163,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def _stale_recording(error: BaseException | None) -> bool:
     while error is not None:
-        if isinstance(error, CannotOverwriteExistingCassetteException | UnplayedInteractionsError):
+        if isinstance(
+            error,
+            CannotOverwriteExistingCassetteException
+            | UnplayedInteractionsError
+            | CassetteError
+            | NothingRecordedError,
+        ):
             return True
         error = error.__cause__ or error.__context__
     return False

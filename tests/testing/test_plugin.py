@@ -1,7 +1,6 @@
 """The pytest plugin as a user's project meets it: their own conftest, their own
 ``vcr_config``, plain openai SDK code, recorded against the stub endpoint here."""
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,17 +19,6 @@ QUERY_KEY = "query-secret-0042"
 ORGANISATION = "org-USERORGUSERORGUSER42"
 
 StartStub = Callable[..., StubServer]
-
-
-@pytest.fixture
-def example(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A copy of examples/prompt-regression without its recordings."""
-    for name in ("pyproject.toml", "summarize.py", "tests/conftest.py", "tests/test_summarize.py"):
-        (pytester.path / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(EXAMPLE / name, pytester.path / name)
-    for name in ("PATTERNS_BASE_URL", "PATTERNS_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    return pytester
 
 
 def cassettes(root: Path) -> dict[str, str]:
