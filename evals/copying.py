@@ -6,16 +6,18 @@ and punctuation aside)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
 from patterns.core import schema_of
 
-from .checks import Check, CheckResult
-from .data import Case
+from .checks import Check, CheckContext, CheckResult
 
 SHINGLE = 6
 
@@ -63,16 +65,38 @@ def copied_fields(
     return [path for path, text in _strings(data) if _shingles(text) & shown]
 
 
+@dataclass(frozen=True)
+class _Copied(Check[Any]):
+    schemas: Sequence[type[BaseModel]] = ()
+    texts: Sequence[str] = ()
+
+    async def run(self, output: Any, context: CheckContext) -> CheckResult:
+        """Every answer the model gave in this case (structured answers and tool
+        arguments alike, read from the transcript), else the task's output."""
+        answers = [_answer_data(e.answer) for e in context.trace.transcript or []]
+        found = [
+            f"{number}:{path}" if len(answers) > 1 else path
+            for number, answer in enumerate(answers or [output], 1)
+            for path in copied_fields(answer, self.schemas, self.texts)
+        ]
+        return CheckResult(value=found, expected=[], passed=not found)
+
+
+def _answer_data(text: str) -> Any:
+    """The JSON inside a raw answer (a tool call is written ``name({...})``), else the text."""
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        with contextlib.suppress(ValueError):
+            return json.loads(text[start : end + 1])
+    return text
+
+
 def CopiedSchemaText(
     schemas: Sequence[type[BaseModel]],
     texts: Sequence[str] = (),
     name: str = "copied_schema_text",
 ) -> Check[Any]:
-    """Passes when no field of the output copies a description of ``schemas`` or six words
-    running of ``texts`` (the prompts the model was given)."""
-
-    def compute(case: Case[Any, Any], output: Any) -> CheckResult:
-        found = copied_fields(output, schemas, texts)
-        return CheckResult(value=found, expected=[], passed=not found)
-
-    return Check(name, compute)
+    """Passes when no model-written field of the case (every answer in its transcript,
+    tool arguments included) copies a description of ``schemas`` or six words running of
+    ``texts`` (the prompts the model was given)."""
+    return _Copied(name, lambda case, output: CheckResult(), schemas, texts)

@@ -129,7 +129,7 @@ class Suite(Generic[InputT, OutputT]):
         if (module := inspect.getmodule(self.task)) is not None:
             modules.append(module)
         files = {Path(m) if isinstance(m, Path) else Path(inspect.getfile(m)) for m in modules}
-        files |= set(Path(inspect.getfile(patterns)).parent.glob("*.py"))
+        files |= set(Path(inspect.getfile(patterns)).parent.rglob("*.py"))
         for path in sorted(files):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return digest.hexdigest()

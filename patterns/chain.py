@@ -16,18 +16,9 @@ import logging
 import sys
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from .calendar import (
-    DayPhrase,
-    EventDetails,
-    Minutes,
-    People,
-    StartTime,
-    Title,
-    calendar_link,
-    resolve_start,
-)
+from .calendar import EventDetails, calendar_link, parse_event_details
 from .core import (
     DEFAULT_THRESHOLD,
     LLM,
@@ -41,7 +32,6 @@ from .core import (
     confidence_gate,
     short,
     system_clock,
-    today_line,
 )
 
 logger = logging.getLogger("patterns.chain")
@@ -63,25 +53,6 @@ class EventExtraction(Confident):
     """How sure you are about is_calendar_event, from 0 to 100."""
     description: str
     """The request restated in one short sentence."""
-
-
-class DetailsAnswer(BaseModel):
-    # The model copies the day as written; code resolves it against the clock.
-    name: Title
-    day: DayPhrase
-    start_time: StartTime = Field(description="Start, 24-hour HH:MM (2pm is 14:00); 09:00 if none.")
-    duration_minutes: Minutes = Field(
-        description="Length in minutes; 60 if the message does not say."
-    )
-    participants: People
-
-    @field_validator("day")
-    @classmethod
-    def _known_day(cls, day: str, info: ValidationInfo) -> str:
-        today = (info.context or {}).get("today")
-        if today is not None:
-            resolve_start(day, "00:00", today)  # raises the error the model will read
-        return day
 
 
 class Confirmation(BaseModel):
@@ -119,17 +90,6 @@ EXTRACT_PROMPT = (
     "past meetings and vague wishes. confidence_percent: how sure you are, 0 to 100. "
     "description: the request in a few words of your own."
 )
-DETAILS_PROMPT = (
-    "Extract the details of the event the message asks to schedule. name: a short title "
-    "of your own, 2 to 5 words. day: the day as the message says it ('next Tuesday', "
-    "'tomorrow', 'Dec 3'). start_time: 24-hour HH:MM (2pm is 14:00, noon is 12:00; "
-    "09:00 if the message gives no time). duration_minutes: 60 unless the message says "
-    "otherwise (two hours is 120, 2pm to 5pm is 180). participants: the names of the people "
-    "the message mentions, [] if none.\n"
-    'Example: "Tea with Kim and Lou on Friday, 3 to 4pm" -> {"name": "Tea with Kim and '
-    'Lou", "day": "Friday", "start_time": "15:00", "duration_minutes": 60, '
-    '"participants": ["Kim", "Lou"]}'
-)
 CONFIRM_PROMPT = (
     "Write the one or two friendly sentences a calendar assistant sends to confirm this "
     "event. Say its name, the weekday and date and the time exactly as given, and who "
@@ -150,24 +110,6 @@ def gate(extraction: EventExtraction, threshold: float) -> ChainRejection | None
     if not extraction.is_calendar_event:
         return ChainRejection(reason="not_calendar_event", detail=extraction.description)
     return confidence_gate(extraction.confidence, threshold, ChainRejection)
-
-
-async def parse_event_details(llm: LLM, text: str, clock: Clock, trace: Trace) -> EventDetails:
-    today = clock().date()
-    answer = await llm.aparse(
-        DetailsAnswer,
-        system=f"{DETAILS_PROMPT} {today_line(clock)}",
-        user=text,
-        step="details",
-        trace=trace,
-        context={"today": today},
-    )
-    return EventDetails(
-        name=answer.name,
-        start=resolve_start(answer.day, answer.start_time, today),
-        duration_minutes=answer.duration_minutes,
-        participants=answer.participants,
-    )
 
 
 async def generate_confirmation(llm: LLM, details: EventDetails, trace: Trace) -> Confirmation:

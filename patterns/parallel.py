@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .calendar import Calendar
+from .calendar import Calendar, demo_calendar, listing
 from .core import (
     DEFAULT_THRESHOLD,
     LLM,
@@ -87,7 +87,10 @@ class ParallelRejection(Rejection):
 
 
 class ParallelResult(BaseModel):
-    outcome: Literal["processed", "rejected"]
+    outcome: Literal["processed", "rejected", "not_handled", "failed"]
+    """processed: the router changed the calendar; rejected: this pattern's gate stopped
+    it; not_handled: the router's own gate did; failed: the router's handler failed (the
+    calendar unchanged)."""
     validation: CalendarValidation
     security: SecurityCheck
     rejection: ParallelRejection | None = None
@@ -227,8 +230,9 @@ async def process_request(
         text, calendar=calendar, llm=llm, clock=clock, threshold=threshold, trace=trace.child()
     )
     trace.calls += processed.calls
+    outcome = {"handled": "processed", "rejected": "not_handled", "failed": "failed"}
     return ParallelResult(
-        outcome="processed",
+        outcome=outcome[processed.outcome],
         validation=validation,
         security=security,
         processed=processed,
@@ -239,5 +243,8 @@ async def process_request(
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    result = asyncio.run(process_request(" ".join(sys.argv[1:]), calendar=Calendar()))
-    sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    demo = demo_calendar(system_clock)
+    result = asyncio.run(process_request(" ".join(sys.argv[1:]), calendar=demo))
+    routed = result.processed.response if result.processed else None
+    said = routed.message if routed else (result.rejection.detail if result.rejection else "")
+    sys.stdout.write(f"{result.outcome}: {said}\nThe calendar now holds:\n{listing(demo)}\n")

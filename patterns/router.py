@@ -3,12 +3,16 @@
     text -> classify (new_event | modify_event | other, confidence) -> gate
               |                                                        |
               |      "other", or below the threshold: rejected <-------+
-              +-> new_event    -> create_event tool    -> response
-              +-> modify_event -> modify_event tool    -> response
+              +-> new_event    -> event details (day resolved in code) -> add -> response
+              +-> modify_event -> which event (one of the calendar's ids, shown) and what
+                                  kind of change -> that kind's fields -> apply in code
+                                  -> response
 
-Handlers act on a ``Calendar`` through typed tools, so a run's effect can be
-checked on the calendar itself. Run it on the embedded model with
-``patterns-server exec -- python -m patterns.router "Move the standup to 10:00"``.
+Handlers act on a ``Calendar``, so a run's effect can be checked on the calendar itself.
+The model never names an event by a word match: it is shown the calendar and chooses
+one of its ids, a choice its answer's schema (and so the server's grammar) bounds. Run
+it on the embedded model, on a seeded calendar, with
+``patterns-server exec -- python -m patterns.router "Move the budget meeting to Friday at 3pm"``.
 """
 
 from __future__ import annotations
@@ -21,7 +25,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .calendar import Calendar, CalendarTools, Event, calendar_link
+from .calendar import (
+    NONE,
+    SHAPES,
+    Calendar,
+    ChangeError,
+    Event,
+    apply,
+    calendar_link,
+    choice_type,
+    demo_calendar,
+    listing,
+    parse_event_details,
+)
 from .core import (
     DEFAULT_THRESHOLD,
     LLM,
@@ -95,8 +111,39 @@ ROUTE_PROMPT = (
     'Example: "What is the weather tomorrow?" -> {"description": "A weather question.", '
     '"request_type": "other", "confidence_percent": 95}'
 )
-NEW_EVENT_PROMPT = "Create the event this message asks for. {today}"
-MODIFY_PROMPT = "Apply the change this message asks for to the existing event. {today}"
+CHOOSE_PROMPT = (
+    "You apply changes to a calendar. {today} The calendar holds:\n{events}\n"
+    "event: the id of the event the message asks to change, or none if the calendar does "
+    "not hold it. change: move (to another day "
+    "or time), shift (earlier or later by an amount: an hour later, push back 30 minutes), "
+    "set_length (a new length), change_length (longer or shorter by an amount), "
+    "add_people, remove_people.\n"
+    'Example: with "- evt-9: Piano lesson, Monday 2026-03-02 17:00, 60 min" in the '
+    'calendar, "Move my piano lesson to Wednesday" -> {{"event": "evt-9", "change": "move"}}'
+)
+CHANGE_PROMPTS: dict[str, str] = {
+    "move": "day: the new day as the message says it ('Friday', 'tomorrow', 'Dec 3'), or "
+    '"same" if it keeps its day. start_time: the new start, 24-hour HH:MM (3pm is 15:00, '
+    'noon is 12:00), or "same" if it keeps its time.\n'
+    'Example: "Move it to Friday at 3pm" -> {"day": "Friday", "start_time": "15:00"}',
+    "shift": "minutes: how many minutes later it starts; negative if earlier. An hour "
+    "later is 60, half an hour earlier is -30.",
+    "set_length": "duration_minutes: its new length in minutes (two hours is 120, 45 "
+    "minutes is 45).",
+    "change_length": "by_minutes: how many minutes longer it gets; negative if shorter. "
+    "Half an hour longer is 30, 15 minutes shorter is -15.",
+    "add_people": "names: the people the message adds, as it names them.",
+    "remove_people": "names: the people the message removes, as it names them.",
+}
+CHANGE_PROMPT = "The message changes this event: {event}. {today} {fields}"
+
+
+def describe_event(event: Event) -> str:
+    people = f", with {', '.join(event.participants)}" if event.participants else ""
+    return (
+        f"{event.name}, {event.start:%A %Y-%m-%d} at {event.start:%H:%M}, "
+        f"{event.duration_minutes} minutes{people}"
+    )
 
 
 async def classify(llm: LLM, text: str, trace: Trace) -> RouteDecision:
@@ -111,17 +158,48 @@ def gate(decision: RouteDecision, threshold: float) -> RouteRejection | None:
     return confidence_gate(decision.confidence, threshold, RouteRejection)
 
 
-async def handle_new_event(llm: LLM, text: str, tools: CalendarTools, trace: Trace) -> ToolCall:
-    system = NEW_EVENT_PROMPT.format(today=today_line(tools.clock))
-    return await llm.acall_tool(tools.create, system=system, user=text, step="create", trace=trace)
+async def handle_new_event(
+    llm: LLM, text: str, calendar: Calendar, clock: Clock, trace: Trace
+) -> ToolCall:
+    """The chain's details step (same prompt, same worked example), then the event added."""
+    details = await parse_event_details(llm, text, clock, trace)
+    event = calendar.add(details)
+    return ToolCall(tool="create_event", arguments=details.model_dump(mode="json"), output=event)
 
 
-async def handle_modify_event(llm: LLM, text: str, tools: CalendarTools, trace: Trace) -> ToolCall:
-    system = MODIFY_PROMPT.format(today=today_line(tools.clock))
-    return await llm.acall_tool(tools.modify, system=system, user=text, step="modify", trace=trace)
+async def handle_modify_event(
+    llm: LLM, text: str, calendar: Calendar, clock: Clock, trace: Trace
+) -> ToolCall:
+    """Which event and what kind of change, then that kind's fields; code applies it."""
+    if not calendar.events:
+        raise ChangeError("the calendar has no event to change")
+    today = clock().date()
+    system = CHOOSE_PROMPT.format(today=today_line(clock), events=listing(calendar))
+    picked = await short(llm).aparse(
+        choice_type(calendar), system=system, user=text, step="choose", trace=trace
+    )
+    chosen = picked.model_dump()
+    event_id, kind = str(chosen["event"]), str(chosen["change"])
+    if event_id == NONE:
+        raise ChangeError("no event in the calendar matches the request; nothing was changed")
+    event = calendar.get(event_id)
+    fields = CHANGE_PROMPTS[kind]
+    change = await short(llm).aparse(
+        SHAPES[kind],
+        system=CHANGE_PROMPT.format(
+            event=describe_event(event), today=today_line(clock), fields=fields
+        ),
+        user=text,
+        step="change",
+        trace=trace,
+        context={"today": today},
+    )
+    changed = calendar.replace(apply(event, kind, change, today))
+    arguments = {"event": event_id, "change": kind, **change.model_dump(mode="json")}
+    return ToolCall(tool="modify_event", arguments=arguments, output=changed)
 
 
-Handler = Callable[[LLM, str, CalendarTools, Trace], Awaitable[ToolCall]]
+Handler = Callable[[LLM, str, Calendar, Clock, Trace], Awaitable[ToolCall]]
 HANDLERS: dict[RequestType, Handler] = {
     "new_event": handle_new_event,
     "modify_event": handle_modify_event,
@@ -166,14 +244,15 @@ async def route_calendar_request(
 
     handler = HANDLERS[decision.request_type]
     try:
-        action = await handler(llm, text, CalendarTools(calendar, clock), trace)
-    except StructuredOutputError as error:
-        # e.g. the event to modify does not exist: the calendar is left unchanged.
+        action = await handler(llm, text, calendar, clock, trace)
+    except (StructuredOutputError, ChangeError) as error:
+        # e.g. no valid change after every retry: the calendar is left unchanged.
         logger.warning("the %s handler failed: %s", decision.request_type, error)
+        shown = error.attempts[-1].shown if isinstance(error, StructuredOutputError) else str(error)
         return RouterResult(
             outcome="failed",
             decision=decision,
-            response=CalendarResponse(success=False, message=error.attempts[-1].shown),
+            response=CalendarResponse(success=False, message=shown),
             calls=trace.calls,
             usage=trace.usage,
         )
@@ -188,6 +267,13 @@ async def route_calendar_request(
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    result = asyncio.run(route_calendar_request(" ".join(sys.argv[1:]), calendar=Calendar()))
-    sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    demo = demo_calendar(system_clock)
+    result = asyncio.run(route_calendar_request(" ".join(sys.argv[1:]), calendar=demo))
+    if result.response is not None:
+        sys.stdout.write(f"{result.outcome}: {result.response.message}\n")
+    else:
+        sys.stdout.write(
+            f"{result.outcome}: {result.rejection.detail if result.rejection else ''}\n"
+        )
+    sys.stdout.write("The calendar now holds:\n" + listing(demo) + "\n")

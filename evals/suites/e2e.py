@@ -24,7 +24,7 @@ from evals.data import Case, Dataset, load, read_yaml
 from evals.measures import Accuracy, FailureRate
 from evals.suite import Suite, TaskContext
 from patterns import LLM, chain, fixed_clock, router
-from patterns.calendar import Calendar, Event, EventDetails
+from patterns.calendar import DETAILS_PROMPT, SHAPES, Calendar, DetailsAnswer, Event, EventDetails
 
 from .calendar import DATASET, Expected
 
@@ -267,8 +267,8 @@ CHAIN_E2E = Suite(
         Check("fields", _fields),
         Check("confirmation_consistent", _confirmation),
         CopiedSchemaText(
-            [chain.EventExtraction, chain.DetailsAnswer, chain.Confirmation],
-            [chain.EXTRACT_PROMPT, chain.DETAILS_PROMPT, chain.CONFIRM_PROMPT],
+            [chain.EventExtraction, DetailsAnswer, chain.Confirmation],
+            [chain.EXTRACT_PROMPT, DETAILS_PROMPT, chain.CONFIRM_PROMPT],
         ),
     ],
     measures=[
@@ -368,7 +368,15 @@ ROUTER_E2E = Suite(
     checks=[
         Check("route", _route),
         Check("effect", _effect),
-        CopiedSchemaText([router.RouteDecision], [router.ROUTE_PROMPT]),
+        CopiedSchemaText(
+            [router.RouteDecision, DetailsAnswer, *SHAPES.values()],
+            [
+                router.ROUTE_PROMPT,
+                DETAILS_PROMPT,
+                router.CHOOSE_PROMPT,
+                *router.CHANGE_PROMPTS.values(),
+            ],
+        ),  # fmt: skip
     ],
     measures=[
         Accuracy("route", name="router_e2e.route"),

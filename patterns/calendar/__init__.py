@@ -4,7 +4,10 @@ in code, and the typed tools a model acts on a calendar with.
 Tests assert what a run really did to the calendar, not only what the model said.
 """
 
+from ._changes import NONE, SHAPES, ChangeError, ChangeKind, apply, choice_type, listing
 from ._days import WEEKDAYS, resolve_day
+from ._demo import demo_calendar
+from ._details import DETAILS_PROMPT, DetailsAnswer, parse_event_details
 from ._events import (
     Calendar,
     DayPhrase,
@@ -20,17 +23,28 @@ from ._events import (
 from ._tools import CalendarTools
 
 __all__ = [
+    "DETAILS_PROMPT",
+    "NONE",
+    "SHAPES",
     "WEEKDAYS",
     "Calendar",
     "CalendarTools",
+    "ChangeError",
+    "ChangeKind",
     "DayPhrase",
+    "DetailsAnswer",
     "Event",
     "EventDetails",
     "Minutes",
     "People",
     "StartTime",
     "Title",
+    "apply",
     "calendar_link",
+    "choice_type",
+    "demo_calendar",
+    "listing",
+    "parse_event_details",
     "resolve_day",
     "resolve_start",
 ]

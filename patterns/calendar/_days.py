@@ -14,9 +14,10 @@ _FILLERS = ("on ", "this ", "next ", "coming ", "the ")
 def resolve_day(phrase: str, today: date) -> date | None:
     """The date a day phrase means, counted from ``today``; None if it cannot tell.
 
-    Understands ISO dates, "today"/"tomorrow"/"day after tomorrow", weekdays
+    Understands ISO dates, "today"/"tomorrow"/"the day after tomorrow", weekdays
     ("Friday", "on Friday", "next Tuesday": the first such day after today),
-    "in N days" and month-day forms ("December 3", "3 Dec", "Dec 3rd").
+    "in N days", month-day forms ("December 3", "3 Dec", "Dec 3rd", "December 1, 2026")
+    and a day of the month ("the 14th": the next 14th, today included).
     """
     text = " ".join(phrase.lower().replace(",", " ").split())
     for word in text.split():  # "Tuesday 2026-12-01" counts as its ISO date
@@ -39,8 +40,16 @@ def resolve_day(phrase: str, today: date) -> date | None:
 
 def _month_day(text: str, today: date) -> date | None:
     words = " ".join(w.rstrip("stndrh") if w[:1].isdigit() else w for w in text.split())
+    for fmt in ("%B %d %Y", "%d %B %Y", "%b %d %Y", "%d %b %Y"):  # "December 1, 2026"
+        with suppress(ValueError):
+            return datetime.strptime(words, fmt).date()
     for fmt in ("%B %d", "%d %B", "%b %d", "%d %b"):
         with suppress(ValueError):
             parsed = datetime.strptime(f"{words} {today.year}", f"{fmt} %Y").date()
             return parsed if parsed >= today else parsed.replace(year=today.year + 1)
+    if words.isdigit() and 1 <= int(words) <= 31:  # "the 14th": the next such day
+        for ahead in range(0, 62):
+            day = today + timedelta(days=ahead)
+            if day.day == int(words):
+                return day
     return None

@@ -98,6 +98,9 @@ class Calendar:
             e for e in self.events if e.id in words or words & {w.lower() for w in e.name.split()}
         ]
 
+    def get(self, event_id: str) -> Event:
+        return self._events[event_id]
+
     def replace(self, event: Event) -> Event:
         self._events[event.id] = event
         return event

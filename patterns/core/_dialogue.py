@@ -229,6 +229,16 @@ class Invalid(Exception):
                     "tool_call_id": call.id,
                     "content": f"Error: {problem}\nCall {call.function.name} again, corrected.",
                 },
+                # The same correction as a user message: the tool message answers the call
+                # (the API requires it), but some servers' chat formats render a tool
+                # message as an empty header (llama-cpp-python's chatml-function-calling,
+                # measured: 8 of 24 retries repeated the first call word for word). A user
+                # message reaches the model under every template.
+                {
+                    "role": "user",
+                    "content": f"That call of {call.function.name} failed: {problem}\n"
+                    f"Call {call.function.name} again with corrected arguments.",
+                },
             ],
         )
 
