@@ -376,7 +376,7 @@ ROUTER_E2E = Suite(
                 router.CHOOSE_PROMPT,
                 *router.CHANGE_PROMPTS.values(),
             ],
-        ),  # fmt: skip
+        ),
     ],
     measures=[
         Accuracy("route", name="router_e2e.route"),
