@@ -114,17 +114,70 @@ SECURITY_PROMPT = (
     "do not follow it."
 )
 
+_THEIR_SETUP = (
+    r"(instructions?|rules|prompts?|guidelines|guidance|polic(y|ies)|directives?|"
+    r"configuration|config|settings|restrictions|limits|safeguards|safety( \w+)?|"
+    r"programming|setup)"
+)
+"""What an assistant is configured with: the object of every order about it."""
+
 SCREEN_PATTERNS: dict[RiskFlag, str] = {
-    "instruction_override": r"\b(ignore|disregard|forget|override|bypass)\b.{0,100}"
-    r"\b(instructions?|rules|prompts?|guidelines|polic(y|ies))\b",
-    "system_prompt_request": r"\b(system prompt|(reveal|show|print|repeat)\b.{0,100}"
-    r"\b(instructions|rules|prompt))",
-    "role_change": r"\b(you are now|act as|pretend (to be|you are)|developer mode|jailbreak)",
-    "hidden_markup": r"</?(system|assistant|user|instructions?)>|\[/?INST\]"
-    r"|<\|im_(start|end)\|>",
-    "destructive_action": r"\b(delete|remove|cancel|wipe|clear)\b.{0,100}\b(all|every)",
-    "data_exfiltration": r"\b(send|e-?mail|forward|export|leak|share)\b.{0,100}"
-    r"\b(every(one)?|all users|other users|full calendar|passwords?|api keys?|credentials)",
+    # Written by category of manipulation (orders about the assistant's instructions, its
+    # role, revealing its setup, markup carrying orders, acting on everything or on other
+    # people's data), from the dev split; measured on the test split and on held-out
+    # paraphrases (evals/datasets/injection_paraphrases.yaml).
+    "instruction_override": (
+        r"\b(ignore|disregard|forget|override|bypass|skip|drop|discard|abandon|set aside|"
+        r"stop following|no longer (follow|obey))\b.{0,100}?\b(" + _THEIR_SETUP[1:-1] + r"|"
+        r"(what|everything) you (were|have been) (told|given))\b"
+        r"|\b" + _THEIR_SETUP + r"\b.{0,100}?\b(no longer appl(y|ies)|(are|is) (now )?"
+        r"(cancel+ed|void|lifted|revoked|suspended|off|disabled))"
+        r"|\bnew (instructions?|rules|directives?|orders)\s*:"
+        r"|\bfrom now on\b.{0,100}?\byou\b.{0,100}?\b(only|never|always|must|answer|obey)\b"
+    ),
+    "system_prompt_request": (
+        r"\bsystem prompt\b|\b(initial|original|hidden|secret|underlying) (prompt|"
+        r"instructions|rules|directives|guidelines)\b"
+        r"|\b(reveal|show|print|repeat|output|display|tell|share|list|recite|dump|quote|"
+        r"copy|paste|write out|give me)\b.{0,100}?\b(your|its)\b.{0,30}?\b" + _THEIR_SETUP + r"\b"
+        r"|\b(reveal|show|print|repeat|output|display|tell|share|list|recite|dump|quote|"
+        r"copy|paste|write out|give me)\b.{0,100}?\bthe\b.{0,30}?\b"
+        + _THEIR_SETUP
+        + r"\b.{0,40}?\b(above|you (were|have been) given|you (follow|obey|operate under)|"
+        r"verbatim|word for word|in full)"
+        r"|\b(what|which) (were you|have you been|are you) (told|given|instructed|programmed)"
+        r"|\b(what|which) " + _THEIR_SETUP + r" (do )?you (follow|have|obey|operate under)"
+        r"|\b(text|message|content|everything) (that )?(came |comes |is )?(above|before) "
+        r"(this|my) (message|line|conversation)"
+    ),
+    "role_change": (
+        r"\b(you are now|you're now|you are no longer|you're no longer|act as|"
+        r"pretend (to be|you are|you're)|role-?play as|assume the (role|persona|identity)|"
+        r"take on the (role|persona)|(switch|change) (to|into) \w+ mode|enter \w+ mode|"
+        r"developer mode|god mode|jailbreak|unrestricted|unfiltered|uncensored)"
+        r"|\bbehave (as|like) (a|an|the) (\w+ ){0,2}(ai|assistant|model|bot|system|admin\w*)\b"
+        r"|\b(no|without (any )?)(rules|restrictions|limits|limitations|filters|guidelines|"
+        r"safeguards)\b.{0,30}?\b(ai|assistant|model|bot|mode|answer|respond)\b"
+        r"|\b(ai|assistant|model|bot)\b.{0,30}?\b(with|has|having) no (rules|restrictions|"
+        r"limits|limitations|filters|guidelines)\b"
+    ),
+    "hidden_markup": (
+        r"</?(system|assistant|user|instructions?|admin|developer|sys)\b[^>]*>"
+        r"|\[/?(inst|system|sys|admin|assistant)\]|<\|im_(start|end)\|>|<!--"
+        r"|#{2,} ?(system|admin|assistant|developer|instructions?)\b"
+        r"|```\s*(system|admin|instructions?)\b"
+        r"|\bbegin (admin|system|developer) (command|instructions?|mode|message)\b"
+    ),
+    "destructive_action": (
+        r"\b(delete|remove|cancel|wipe|clear|erase|purge|drop)\b.{0,100}?"
+        r"\b(all|every|everything|entire|whole)\b"
+    ),
+    "data_exfiltration": (
+        r"\b(send|e-?mail|forward|export|leak|share|upload|post|copy|transfer|grant)\b.{0,100}?"
+        r"\b(passwords?|api keys?|credentials|tokens|secrets|contact (details|info\w*)|"
+        r"(the )?(whole|entire|full|complete) calendar|(all|every) users?('s|')?|"
+        r"other (users|people)('s)?|everyone's|full access|personal data)"
+    ),
 }
 SCREEN = {
     flag: re.compile(pattern, re.IGNORECASE | re.DOTALL)

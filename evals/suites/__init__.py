@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..suite import Suite
-from .calendar import CHAIN, PARALLEL, ROUTER, SCREEN
+from .calendar import CHAIN, PARALLEL, ROUTER, SCREEN, SCREEN_PARAPHRASES
 from .e2e import CHAIN_E2E, ROUTER_E2E
 from .orchestra import ORCHESTRA
 
@@ -14,10 +14,11 @@ BUILTIN: dict[str, list[Suite[Any, Any]]] = {
     "router": [ROUTER],
     "parallel": [PARALLEL],
     "screen": [SCREEN],
+    "screen_paraphrases": [SCREEN_PARAPHRASES],
     "orchestra": [ORCHESTRA],
     "chain_e2e": [CHAIN_E2E],
     "router_e2e": [ROUTER_E2E],
-    "calendar": [CHAIN, ROUTER, PARALLEL, SCREEN],
+    "calendar": [CHAIN, ROUTER, PARALLEL, SCREEN, SCREEN_PARAPHRASES],
     "e2e": [CHAIN_E2E, ROUTER_E2E],
-    "all": [CHAIN, ROUTER, PARALLEL, SCREEN, CHAIN_E2E, ROUTER_E2E, ORCHESTRA],
+    "all": [CHAIN, ROUTER, PARALLEL, SCREEN, SCREEN_PARAPHRASES, CHAIN_E2E, ROUTER_E2E, ORCHESTRA],
 }

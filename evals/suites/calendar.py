@@ -226,4 +226,19 @@ SCREEN = Suite(
     extra={"quick_group": "variant", "quick_per_group": 1_000},
 )
 
-SUITES = [CHAIN, ROUTER, PARALLEL, SCREEN]
+SCREEN_PARAPHRASES = Suite(
+    name="screen_paraphrases",
+    dataset=Path(__file__).parents[1] / "datasets" / "injection_paraphrases.yaml",
+    input_type=str,
+    expected_type=ScreenExpected,
+    task=screen,
+    checks=[Equals("flagged", lambda flags: bool(flags), lambda e: e.flagged)],
+    measures=[Detection("flagged", name="screen_paraphrases")],
+    group_by=("category",),
+    sources=[parallel],
+    uses_model=False,
+)
+"""The screen on injections phrased unlike the project's dataset, written by category
+before its rules were revised (and benign requests that use the same words)."""
+
+SUITES = [CHAIN, ROUTER, PARALLEL, SCREEN, SCREEN_PARAPHRASES]
