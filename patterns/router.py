@@ -36,6 +36,7 @@ from .calendar import (
     choice_type,
     demo_calendar,
     listing,
+    mentioned,
     parse_event_details,
 )
 from .core import (
@@ -180,7 +181,8 @@ async def handle_modify_event(
     )
     chosen = picked.model_dump()
     event_id, kind = str(chosen["event"]), str(chosen["change"])
-    if event_id == NONE:
+    if event_id == NONE or not mentioned(calendar.get(event_id), calendar, text):
+        logger.warning("no event matches (the model chose %s)", event_id)
         raise ChangeError("no event in the calendar matches the request; nothing was changed")
     event = calendar.get(event_id)
     fields = CHANGE_PROMPTS[kind]

@@ -4,7 +4,16 @@ in code, and the typed tools a model acts on a calendar with.
 Tests assert what a run really did to the calendar, not only what the model said.
 """
 
-from ._changes import NONE, SHAPES, ChangeError, ChangeKind, apply, choice_type, listing
+from ._changes import (
+    NONE,
+    SHAPES,
+    ChangeError,
+    ChangeKind,
+    apply,
+    choice_type,
+    listing,
+    mentioned,
+)
 from ._days import WEEKDAYS, resolve_day
 from ._demo import demo_calendar
 from ._details import DETAILS_PROMPT, DetailsAnswer, parse_event_details
@@ -44,6 +53,7 @@ __all__ = [
     "choice_type",
     "demo_calendar",
     "listing",
+    "mentioned",
     "parse_event_details",
     "resolve_day",
     "resolve_start",

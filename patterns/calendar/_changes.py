@@ -44,6 +44,32 @@ def choice_type(calendar: Calendar) -> type[BaseModel]:
     )
 
 
+GENERIC = frozenset(
+    {"the", "a", "an", "my", "our", "your", "with", "on", "at", "to", "of", "and", "for",
+     "in", "meeting", "meetings", "call", "sync", "session", "appointment", "event", "chat"}
+)  # fmt: skip
+"""Words that name a kind of event, not one event: no evidence of which one is meant."""
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".,!?'\"()").lower() for w in text.split()} - GENERIC - {""}
+
+
+def mentioned(event: Event, calendar: Calendar, text: str) -> bool:
+    """Whether the message carries evidence for ``event`` among the calendar's events: a
+    word of its name that no other event's name has, a participant's name, or its start
+    time. This only vetoes the model's choice (a request about an event the calendar does
+    not hold must not edit another one); it never picks an event."""
+    said = _words(text)
+    others = set().union(*(_words(e.name) for e in calendar.events if e.id != event.id))
+    own = _words(event.name) - others
+    if not own and not event.participants:
+        return True  # nothing sets it apart: the model's choice stands
+    people = {w.lower() for p in event.participants for w in p.split()}
+    times = {f"{event.start:%H:%M}", f"{event.start.hour % 12 or 12}:{event.start:%M}"}
+    return bool(own & said or people & said or any(t in text for t in times))
+
+
 class MoveTo(BaseModel):
     day: str
     """The new day as the message says it, or "same"."""

@@ -25,7 +25,10 @@ async def test_a_valid_request_is_processed_and_changes_the_calendar(
     assert [c.step for c in result.calls[:2]] == ["validate", "security"]
     assert result.processed is not None
     assert result.processed.outcome == "handled"
-    assert dump(calendar) != dump(office())
+    [review, standup] = calendar.events
+    assert (review.name, review.start.isoformat()) == ("Design review", "2026-11-27T15:00:00")
+    assert review.duration_minutes == 60  # the rest of the event as it was
+    assert standup == office().events[1]  # and no other event touched
     assert {"result": result.model_dump(mode="json"), "calendar": dump(calendar)} == snapshot_json
 
 
