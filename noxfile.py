@@ -27,9 +27,13 @@ TESTED = [v for v in SUPPORTED if v == PYTHON or _runs(v)]
 """Those this machine has (`nox -s tests-3.13` asks for one by name)."""
 
 
-LOCAL_BUILD = {"CMAKE_ARGS": "-DLLAVA_BUILD=OFF"}
+LOCAL_BUILD = {
+    "CMAKE_ARGS": "-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+}
 """llama-cpp-python compiles llama.cpp; its multimodal tools, which nothing here uses,
-nearly triple the build time."""
+nearly triple the build time. Portable CPU code (AVX2, not -march=native): the built
+wheel is cached and reused, and a native build from another CPU crashed here at the
+first request (a general protection fault in libggml-cpu, 2026-12-02)."""
 
 
 def install_groups(session: nox.Session, *groups: str) -> None:

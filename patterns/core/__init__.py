@@ -20,6 +20,7 @@ Configuration comes from arguments, or from the environment:
                             ``prompt``
 ``PATTERNS_TOOL_MODE``      ``native`` (default) or ``emulated`` (structured output)
 ``PATTERNS_CONFIDENCE``     ``verbal`` (default) or ``tokens`` (log probabilities)
+``PATTERNS_TIMEOUT``        seconds for one request, answer included (default 120)
 =========================== =====================================================
 
 ``auto`` detects the structured-output mode once per endpoint and process: a tiny

@@ -24,6 +24,7 @@ from ._settings import (
     Settings,
     ToolMode,
     clients_from_env,
+    timeout_from_env,
 )
 from ._transport import DEFAULT_MAX_BYTES
 from ._usage import Trace
@@ -73,7 +74,7 @@ class LLM:
         mode: ModeSetting | None = None,
         tool_mode: ToolMode | None = None,
         max_retries: int = 2,
-        timeout: float = 120.0,
+        timeout: float | None = None,
         max_answer_bytes: int = DEFAULT_MAX_BYTES,
         async_transport: httpx2.AsyncBaseTransport | None = None,
         organization: str | None = None,
@@ -95,6 +96,8 @@ class LLM:
         convention): an OpenAI key is never sent to another host by accident.
         """
         confidence = settings.pop("confidence", None)
+        if timeout is None:
+            timeout = timeout_from_env()
         clients = clients_from_env(
             base_url=base_url,
             api_key=api_key,

@@ -66,7 +66,7 @@ def endpoint_errors(llm: LLM) -> Iterator[None]:
     except DeadlineExceeded as error:
         raise EndpointError(
             f"{where(llm)} did not finish its answer in time ({error}); check that the "
-            "server is up and not overloaded, or raise LLM.from_env(timeout=...)",
+            "server is up and not overloaded, or raise PATTERNS_TIMEOUT (LLM.from_env(timeout=...))",
             endpoint=where(llm),
             model=llm.model,
         ) from None
@@ -94,7 +94,7 @@ def _typed(llm: LLM, error: openai.APIError, where: str, retries: int) -> Patter
     if isinstance(error, openai.APITimeoutError):
         return EndpointError(
             f"{where} did not answer in time ({retries} retries); check that the server "
-            "is up and not overloaded, or raise LLM.from_env(timeout=...)",
+            "is up and not overloaded, or raise PATTERNS_TIMEOUT (LLM.from_env(timeout=...))",
             **data,
         )
     if isinstance(error, openai.APIConnectionError):

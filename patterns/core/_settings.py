@@ -73,6 +73,23 @@ def env(*names: str) -> str | None:
     return next((os.environ[n] for n in names if os.environ.get(n)), None)
 
 
+DEFAULT_TIMEOUT = 120.0
+
+
+def timeout_from_env() -> float:
+    """``PATTERNS_TIMEOUT`` (seconds for one request, answer included), else 120."""
+    text = env("PATTERNS_TIMEOUT")
+    if text is None:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ConfigurationError(f"PATTERNS_TIMEOUT={text!r}; expected a number of seconds")
+    return value
+
+
 def openai_key_may_go_to(base_url: str | None) -> bool:
     if base_url is None or base_url == env("OPENAI_BASE_URL"):
         return True

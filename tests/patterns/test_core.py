@@ -315,3 +315,15 @@ def test_without_log_probabilities_the_written_percent_is_kept() -> None:
         llm = LLM.from_env(base_url=stub.base_url, mode="json_object", confidence="tokens")
         result = llm.parse(EventExtraction, system="s", user="u", step="x")
     assert (result.confidence, result.confidence_source) == (0.7, "verbal")
+
+
+def test_the_request_deadline_comes_from_patterns_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    from patterns import ConfigurationError
+
+    monkeypatch.setenv("PATTERNS_TIMEOUT", "7.5")
+    llm = LLM.from_env(base_url="http://127.0.0.1:9/v1")
+    assert llm.client is not None
+    assert llm.client.timeout == 7.5
+    monkeypatch.setenv("PATTERNS_TIMEOUT", "soon")
+    with pytest.raises(ConfigurationError, match="PATTERNS_TIMEOUT='soon'"):
+        LLM.from_env(base_url="http://127.0.0.1:9/v1")
