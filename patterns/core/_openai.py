@@ -66,7 +66,8 @@ def endpoint_errors(llm: LLM) -> Iterator[None]:
     except DeadlineExceeded as error:
         raise EndpointError(
             f"{where(llm)} did not finish its answer in time ({error}); check that the "
-            "server is up and not overloaded, or raise PATTERNS_TIMEOUT (LLM.from_env(timeout=...))",
+            "server is up and not overloaded, or raise PATTERNS_TIMEOUT "
+            "(LLM.from_env(timeout=...))",
             endpoint=where(llm),
             model=llm.model,
         ) from None
