@@ -28,9 +28,11 @@ from . import html, records, report
 from .compare import Comparison, ComparisonError, compare
 from .gates import EvalError, Floor, check_floors, known_metrics, regressions
 from .measures import Measure, MetricResult
+from .measuring import measure
 from .models import ModelConfig, from_flag
 from .records import Record
-from .runner import Options, RunInfo, SuiteRun, latest_run, measure, run_suite
+from .rundir import RunInfo, latest_run
+from .runner import Options, SuiteRun, run_suite
 from .suite import Suite, load_suites
 from .suites import BUILTIN
 

@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from .compare import Comparison
 from .measures import MetricDelta, MetricResult
 from .records import Record
-from .runner import RunInfo, SuiteRun
+from .rundir import RunInfo
+from .runner import SuiteRun
 
 
 class ModelSummary(BaseModel):

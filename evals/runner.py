@@ -11,22 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import math
-import os
-import re
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import httpx2
-from pydantic import BaseModel, JsonValue
+from pydantic import JsonValue
 
 from patterns import LLM, Trace
 from patterns.core import Exchange, async_pool
@@ -35,10 +30,10 @@ from . import records
 from .cache import EPOCH, CachingTransport
 from .checks import CheckContext, CheckResult
 from .data import Case, Dataset
-from .measures import Average, MetricResult, answered, by_case, usage
-from .metrics import proportion
+from .measures import Average, MetricResult
 from .models import ModelConfig, connect
 from .records import Record, ResultsFile
+from .rundir import RunInfo, fingerprint, run_directory, write_atomically
 from .schedule import QUEUED, PrefixOrder, Waits
 from .suite import Suite, SuiteError, TaskContext, output_json
 
@@ -48,156 +43,6 @@ SERIAL_WINDOW = 64
 it still gets one request at a time; the window lets them be sent step by step."""
 NO_MODEL = "deterministic code"
 """The model label of a suite that sends no request (``uses_model=False``)."""
-
-
-class Fingerprint(BaseModel):
-    suite: str
-    dataset: str
-    models: list[dict[str, JsonValue]]
-    judge: dict[str, JsonValue] | None
-    sources: str
-    package: str
-    commit: str | None
-    epochs: int
-
-    def digest(self) -> str:
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()
-
-
-class RunInfo(BaseModel):
-    """``run.json`` in each run directory: what ran, when, and its fingerprint."""
-
-    fingerprint: Fingerprint
-    digest: str
-    started: str
-    updated: str | None = None
-    cases: int = 0
-    reused: int = 0
-    origin: str | None = None
-    """The suite file (None: a built-in suite), for ``compare``."""
-
-
-def package_version() -> str:
-    try:
-        return version("llm-workflow-patterns")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def git_commit() -> str | None:
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
-        )
-        if done.returncode == 0:
-            return done.stdout.strip()
-    return None
-
-
-def fingerprint(
-    suite: Suite[Any, Any],
-    dataset: Dataset[Any, Any],
-    models: Sequence[ModelConfig],
-    judge: ModelConfig | None,
-    epochs: int,
-) -> Fingerprint:
-    return Fingerprint(
-        suite=suite.name,
-        dataset=dataset.digest(),
-        models=[m.identity() for m in models] if suite.uses_model else [],
-        judge=judge.identity() if judge and suite.uses_model else None,
-        sources=suite.source_digest(),
-        package=package_version(),
-        commit=git_commit(),
-        epochs=epochs,
-    )
-
-
-def run_directory(
-    root: Path, suite: str, say: Callable[[str], None], identity: Fingerprint, fresh: bool
-) -> Path:
-    """The directory of the run with this fingerprint, or a new timestamped one; the
-    stable pointer ``<root>/<suite>/latest`` names it."""
-    digest = identity.digest()
-    base = root / suite
-    base.mkdir(parents=True, exist_ok=True)
-    matching = sorted(base.glob(f"*-{digest[:12]}"))
-    if matching and not fresh and not _readable(matching[-1], say):
-        matching = []
-    if matching and not fresh:
-        chosen = matching[-1]
-    else:
-        stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
-        chosen = base / f"{stamp}-{digest[:12]}"
-        for n in range(2, 1000):  # two runs in one second
-            if not chosen.exists():
-                break
-            chosen = base / f"{stamp}.{n}-{digest[:12]}"
-        chosen.mkdir()
-        previous = sorted(
-            p for p in base.iterdir() if p.is_dir() and p != chosen and p.name != "latest"
-        )
-        if previous and not fresh:
-            say(
-                f"{suite}: the configuration changed since {previous[-1].name} (a prompt, "
-                f"the dataset, a model or its settings): starting a new run in {chosen}"
-            )
-        info = RunInfo(fingerprint=identity, digest=digest, started=datetime.now(UTC).isoformat())
-        write_atomically(chosen / "run.json", info.model_dump_json(indent=1))
-    _point_latest(base, chosen)
-    return chosen
-
-
-def _readable(run: Path, say: Callable[[str], None]) -> bool:
-    """Whether the run's ``run.json`` can be read back; if not, the run is not resumed."""
-    try:
-        RunInfo.model_validate_json((run / "run.json").read_bytes())
-    except (OSError, ValueError):
-        say(f"{run}/run.json is missing or corrupt: starting a new run (that folder is kept)")
-        return False
-    return True
-
-
-def _point_latest(base: Path, chosen: Path) -> None:
-    """Point ``LATEST`` (a file) and ``latest`` (a symlink) at the chosen run, never
-    writing through a link someone put there: a temporary file, then a rename."""
-    write_atomically(base / "LATEST", chosen.name + "\n")
-    link = base / "latest"
-    with contextlib.suppress(OSError):
-        if link.is_symlink():
-            link.unlink()
-        if not link.exists():
-            link.symlink_to(chosen.name, target_is_directory=True)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` by renaming a temporary file over it: a symlink at
-    ``path`` is replaced, not followed, and a reader never sees half a file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
-
-
-def latest_run(root: Path, suite: str) -> Path | None:
-    """The run ``<root>/<suite>/LATEST`` names, if it is a run folder inside
-    ``<root>/<suite>``; a pointer that leads anywhere else is refused (``SuiteError``)."""
-    base = root / suite
-    pointer = base / "LATEST"
-    if not pointer.is_file() or pointer.is_symlink():
-        return None
-    name = pointer.read_text(errors="replace").strip()
-    target = base / name
-    if not RUN_NAME.match(name) or target.is_symlink() or target.resolve().parent != base.resolve():
-        raise SuiteError(
-            f"{pointer} does not name a run folder inside {base} ({name[:80]!r}); "
-            "remove it (the next run writes a new one)"
-        )
-    return target
-
-
-RUN_NAME = re.compile(r"^\d{8}T\d{6}Z(\.\d+)?-[0-9a-f]{12}$")
-"""What a run folder is called: ``<UTC time>[.n]-<fingerprint digest>``."""
 
 
 CASE_REQUESTS = 12
@@ -482,69 +327,3 @@ def admissible(suite: Suite[Any, Any], name: str, result: CheckResult) -> CheckR
                     f"of {each.name}"
                 )
     return result
-
-
-def measure(run: SuiteRun, prices: dict[str, tuple[float, float]]) -> None:
-    """Every metric of the suite, per model, overall and per group."""
-    by_model: dict[str, list[Record]] = {}
-    for record in run.records:
-        by_model.setdefault(record.model, []).append(record)
-    for model, model_records in by_model.items():
-        run.results[model] = _metrics(run.suite, model_records, prices.get(model))
-        run.groups[model] = {}
-        for key in run.suite.group_by:
-            values = sorted({_tag(r, key) for r in model_records})
-            run.groups[model][key] = {
-                v: _metrics(
-                    run.suite,
-                    [r for r in model_records if _tag(r, key) == v],
-                    None,
-                    with_usage=False,
-                )
-                for v in values
-            }
-
-
-def _tag(record: Record, key: str) -> str:
-    value = record.split if key == "split" else record.metadata.get(key)
-    return "(none)" if value is None else str(value)
-
-
-def _metrics(
-    suite: Suite[Any, Any],
-    recs: list[Record],
-    price: tuple[float, float] | None,
-    with_usage: bool = True,
-) -> list[MetricResult]:
-    found = [m for measure_ in suite.measures for m in measure_.compute(recs)]
-    return found + consistency(recs) + (usage(recs, price) if with_usage else [])
-
-
-def consistency(recs: Sequence[Record]) -> list[MetricResult]:
-    """With repeats (``--epochs``), for each check, over the cases: the share whose outcome
-    was the same in every repeat (agreement), whose every repeat passed (pass^k) and
-    where at least one passed (pass@k). Repeats that errored or did not apply are left
-    out; a case needs two repeats that count."""
-    groups = by_case(recs)
-    if all(len(group) < 2 for group in groups.values()):
-        return []
-    found = []
-    for check in sorted({name for r in recs for name in r.checks}):
-        outcomes = [
-            [bool(r.passed(check)) for r in answered(group, check)] for group in groups.values()
-        ]
-        repeated = [o for o in outcomes if len(o) >= 2]
-        n = len(repeated)
-        found += [
-            MetricResult(
-                name=f"agreement.{check}",
-                estimate=proportion(sum(len(set(o)) == 1 for o in repeated), n),
-            ),
-            MetricResult(
-                name=f"pass^k.{check}", estimate=proportion(sum(all(o) for o in repeated), n)
-            ),
-            MetricResult(
-                name=f"pass@k.{check}", estimate=proportion(sum(any(o) for o in repeated), n)
-            ),
-        ]
-    return found

@@ -20,6 +20,7 @@ from evals import (
     Options,
     Proportion,
     Record,
+    Report,
     compare_runs,
     evaluate,
 )
@@ -114,9 +115,8 @@ def test_the_command_line_gives_the_same_numbers(
         assert cli_metrics[metric.name] == dataclasses.asdict(metric.estimate)
 
 
-def test_a_significant_regression_fails_the_gate_and_noise_does_not(
-    suite_file: Path, tmp_path: Path
-) -> None:
+def a_prompt_made_worse(suite_file: Path, tmp_path: Path, **gates: object) -> Report:
+    """The prompt with its urgency rule, then without it, against the first run."""
     fixed = suite_file.read_text().replace(
         'or other."', 'or other. Urgent means a customer cannot work."'
     )
@@ -124,10 +124,16 @@ def test_a_significant_regression_fails_the_gate_and_noise_does_not(
         suite_file.write_text(fixed)
         evaluate([suite_file], [f"stub@{stub.base_url}"], options=options(tmp_path / "good"))
         suite_file.write_text(fixed.replace(" Urgent means a customer cannot work.", ""))
-        worse = evaluate(
+        return evaluate(
             [suite_file], [f"stub@{stub.base_url}"], options=options(tmp_path / "bad"),
-            baseline=tmp_path / "good", fail_on_regression=0.05,
+            baseline=tmp_path / "good", **gates,  # type: ignore[arg-type]
         )  # fmt: skip
+
+
+def test_a_significant_regression_fails_the_gate_and_noise_does_not(
+    suite_file: Path, tmp_path: Path
+) -> None:
+    worse = a_prompt_made_worse(suite_file, tmp_path, fail_on_regression=0.05)
     # 2 of 8 cases broke: McNemar p = 0.5, not significant: the gate holds
     assert worse.ok
     strict = [d for d in worse.comparisons[0].deltas if d.worse]
@@ -190,17 +196,7 @@ def test_a_check_that_gives_nan_is_that_cases_recorded_error(
 def test_a_failing_case_shows_its_prompt_and_raw_answer_and_both_sides_of_a_change(
     suite_file: Path, tmp_path: Path
 ) -> None:
-    fixed = suite_file.read_text().replace(
-        'or other."', 'or other. Urgent means a customer cannot work."'
-    )
-    with stub_server(model_answer) as stub:
-        suite_file.write_text(fixed)
-        evaluate([suite_file], [f"stub@{stub.base_url}"], options=options(tmp_path / "good"))
-        suite_file.write_text(fixed.replace(" Urgent means a customer cannot work.", ""))
-        worse = evaluate(
-            [suite_file], [f"stub@{stub.base_url}"], options=options(tmp_path / "bad"),
-            baseline=tmp_path / "good",
-        )  # fmt: skip
+    worse = a_prompt_made_worse(suite_file, tmp_path)
     failing = next(r for r in worse.records if r.case == "t06")
     assert failing.transcript[0].messages[0].role == "system"
     assert failing.transcript[0].messages[0].content.startswith("You sort customer support")

@@ -16,7 +16,7 @@ from evals import records
 from evals.cache import CachingTransport
 from evals.cli import main
 from evals.records import Record, ResultsFile
-from evals.runner import latest_run
+from evals.rundir import latest_run
 from patterns.testing.stub import Reply, StubServer, completion, stub_server
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "evaluate-your-prompt"

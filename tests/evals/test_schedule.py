@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from evals import records
 from evals.cli import main
-from evals.runner import latest_run
+from evals.rundir import latest_run
 from evals.schedule import PrefixOrder
 from patterns import LLM, EndpointError
 from patterns.core import async_pool

@@ -10,7 +10,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from evals import records
 from evals.cli import main
-from evals.runner import latest_run
+from evals.rundir import latest_run
 
 DATASET = """
 cases:
