@@ -9,6 +9,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from evals import (
     Proportion,
     Record,
     Report,
+    Suite,
     compare_runs,
     evaluate,
 )
@@ -55,7 +57,7 @@ def suite_file(tmp_path: Path) -> Path:
     return target / "triage.py"
 
 
-def with_measure(path: Path) -> list[object]:
+def with_measure(path: Path) -> list[Suite[Any, Any]]:
     suite = load_suites(path)[0]
     return [
         dataclasses.replace(suite, measures=[*suite.measures, ShortAnswers()], origin=str(path))
@@ -126,7 +128,7 @@ def a_prompt_made_worse(suite_file: Path, tmp_path: Path, **gates: object) -> Re
         suite_file.write_text(fixed.replace(" Urgent means a customer cannot work.", ""))
         return evaluate(
             [suite_file], [f"stub@{stub.base_url}"], options=options(tmp_path / "bad"),
-            baseline=tmp_path / "good", **gates,  # type: ignore[arg-type]
+            baseline=tmp_path / "good", **gates,
         )  # fmt: skip
 
 
