@@ -294,3 +294,44 @@ def test_the_judge_is_told_the_graded_text_is_data_and_orders_to_it_are_flagged(
     result = asyncio.run(judge.run(text, context))
     assert result.reason is not None
     assert "speaks to the grader" in result.reason
+
+
+def test_the_http_stacks_and_vcrpys_log_records_are_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from patterns.core import protect_logs
+
+    protect_logs({"pw-in-a-url-0042"})
+    caplog.set_level(logging.DEBUG)
+    for name in ("vcr.cassette", "vcr.stubs", "urllib3.connectionpool", "httpx2"):
+        logging.getLogger(name).info("GET http://u:pw-in-a-url-0042@h/v1?api-key=%s", "x")
+    assert "pw-in-a-url-0042" not in caplog.text
+    assert caplog.text.count("[redacted]") == 4
+
+
+def test_the_harness_cannot_write_its_files_one_line_and_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+
+    module = importlib.import_module("evals.evaluate")  # the module, not the function
+
+    def read_only(*args: object, **kwargs: object) -> list[Path]:
+        raise PermissionError(13, "Permission denied", str(tmp_path / "out" / "report.md"))
+
+    monkeypatch.setattr(module, "write_reports", read_only)
+    assert main(["run", "screen", "--limit", "1", "--out", str(tmp_path / "out")]) == 3
+    err = capsys.readouterr().err
+    assert f"error: {tmp_path / 'out' / 'report.md'}: Permission denied" in err
+    assert "Traceback" not in err
+
+
+def test_a_python_tag_in_models_yaml_is_one_line_and_nothing_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = tmp_path / "models.yaml"
+    models.write_text('models:\n  - !!python/object/apply:os.system ["echo pwned"]\n')
+    assert main(["run", "screen", "--models", str(models), "--out", str(tmp_path / "o")]) == 2
+    assert "not plain YAML data" in capsys.readouterr().err
