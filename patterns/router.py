@@ -35,6 +35,7 @@ from .calendar import (
     calendar_link,
     choice_type,
     demo_calendar,
+    labels,
     listing,
     mentioned,
     parse_event_details,
@@ -114,13 +115,13 @@ ROUTE_PROMPT = (
 )
 CHOOSE_PROMPT = (
     "You apply changes to a calendar. {today} The calendar holds:\n{events}\n"
-    "event: the id of the event the message asks to change, or none if the calendar does "
-    "not hold it. change: move (to another day "
+    "event: the event the message asks to change, written exactly as listed, or none if "
+    "the calendar does not hold it. change: move (to another day "
     "or time), shift (earlier or later by an amount: an hour later, push back 30 minutes), "
     "set_length (a new length), change_length (longer or shorter by an amount), "
     "add_people, remove_people.\n"
-    'Example: with "- evt-9: Piano lesson, Monday 2026-03-02 17:00, 60 min" in the '
-    'calendar, "Move my piano lesson to Wednesday" -> {{"event": "evt-9", "change": "move"}}'
+    'Example: with "- Piano lesson: Monday 2026-03-02 17:00, 60 min" in the calendar, '
+    '"Move my piano lesson to Wednesday" -> {{"event": "Piano lesson", "change": "move"}}'
 )
 CHANGE_PROMPTS: dict[str, str] = {
     "move": "day: the new day as the message says it ('Friday', 'tomorrow', 'Dec 3'), or "
@@ -180,7 +181,8 @@ async def handle_modify_event(
         choice_type(calendar), system=system, user=text, step="choose", trace=trace
     )
     chosen = picked.model_dump()
-    event_id, kind = str(chosen["event"]), str(chosen["change"])
+    event_id = labels(calendar).get(str(chosen["event"]), NONE)
+    kind = str(chosen["change"])
     if event_id == NONE or not mentioned(calendar.get(event_id), calendar, text):
         logger.warning("no event matches (the model chose %s)", event_id)
         raise ChangeError("no event in the calendar matches the request; nothing was changed")

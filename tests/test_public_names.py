@@ -127,6 +127,7 @@ PUBLIC = {
         "calendar_link",
         "choice_type",
         "demo_calendar",
+        "labels",
         "listing",
         "mentioned",
         "parse_event_details",

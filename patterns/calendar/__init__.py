@@ -11,6 +11,7 @@ from ._changes import (
     ChangeKind,
     apply,
     choice_type,
+    labels,
     listing,
     mentioned,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "calendar_link",
     "choice_type",
     "demo_calendar",
+    "labels",
     "listing",
     "mentioned",
     "parse_event_details",

@@ -20,12 +20,29 @@ SAME = "same"
 Clock24 = Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|same)$")]
 
 
+def labels(calendar: Calendar) -> dict[str, str]:
+    """Each event's label for the model, to its id: the event's name, made unique with its
+    day and time where two share a name (a small model copies a name from the message far
+    more reliably than it maps it to an opaque id: measured, 4 of 7 modifications on the
+    dev split picked another event's id)."""
+    found: dict[str, str] = {}
+    names = [e.name for e in calendar.events]
+    for event in calendar.events:
+        label = event.name
+        if names.count(event.name) > 1 or label.lower() == NONE:
+            label = f"{event.name} ({event.start:%a %d %b %H:%M})"
+        while label in found:
+            label = f"{label} [{event.id}]"
+        found[label] = event.id
+    return found
+
+
 def listing(calendar: Calendar) -> str:
-    """The calendar as the model is shown it: one line per event, its id first."""
+    """The calendar as the model is shown it: one line per event, its label first."""
     return "\n".join(
-        f"- {e.id}: {e.name}, {e.start:%A %Y-%m-%d %H:%M}, {e.duration_minutes} min"
+        f"- {label}: {e.start:%A %Y-%m-%d %H:%M}, {e.duration_minutes} min"
         + (f", with {', '.join(e.participants)}" if e.participants else "")
-        for e in calendar.events
+        for label, e in ((label, calendar.get(i)) for label, i in labels(calendar).items())
     )
 
 
@@ -33,10 +50,10 @@ NONE = "none"
 
 
 def choice_type(calendar: Calendar) -> type[BaseModel]:
-    """``{event, change}``: ``event`` is one of this calendar's ids, or ``none`` when no
-    event is the one the message means (an enum: a grammar or a JSON schema bounds the
-    answer to them), ``change`` the kind of change."""
-    ids = (*(e.id for e in calendar.events), NONE)
+    """``{event, change}``: ``event`` is one of this calendar's event labels, or ``none``
+    when no event is the one the message means (an enum: a grammar or a JSON schema bounds
+    the answer to them; code maps the label to its id), ``change`` the kind of change."""
+    ids = (*labels(calendar), NONE)
     return create_model(
         "EventChange",
         event=(Literal[ids], ...),  # type: ignore[arg-type]

@@ -50,7 +50,7 @@ async def test_a_modify_request_changes_the_existing_event(
     assert result.decision.request_type == "modify_event"
     assert steps(result) == ["route", "choose", "change"]
     assert result.action is not None
-    assert result.action.arguments["event"] == "evt-1"  # chosen among the calendar's ids
+    assert result.action.arguments["event"] == "evt-1"  # its label chosen, mapped in code
     assert result.action.arguments["change"] == "move"
     [review] = [e for e in calendar.events if e.name == "Design review"]
     assert review.start.isoformat() == "2026-11-27T15:00:00"  # Friday at 3pm
@@ -99,7 +99,7 @@ async def test_changing_an_event_that_does_not_exist_fails_and_changes_nothing(
     assert not result.response.success
     # The model was shown the calendar and could answer "none": no other event is edited.
     shown = json.loads(vcr.requests[-1].body)["messages"][0]["content"]
-    assert "- evt-1: Design review, Thursday 2026-11-26 11:00, 60 min, with Dana" in shown
+    assert "- Design review: Thursday 2026-11-26 11:00, 60 min, with Dana" in shown
     assert result.response.message.startswith("no event in the calendar matches")
     assert steps(result) == ["route", "choose"]
     assert dump(calendar) == dump(office())
