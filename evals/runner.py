@@ -223,7 +223,8 @@ async def run_case(
     Any failure of the model or of the user's code is the case's recorded error, with
     whatever the task had produced, and the run goes on."""
     options = options or Options()
-    trace, started, error, output = Trace(transcript=[]), time.perf_counter(), None, None
+    trace = Trace(transcript=[] if options.transcript_chars > 0 else None)
+    started, error, output = time.perf_counter(), None, None
     waits = Waits()
     QUEUED.set(waits)  # this case's task only: its requests' time in the scheduler's queue
     checks: dict[str, CheckResult] = {}
