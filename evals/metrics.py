@@ -56,7 +56,10 @@ class Estimate:
             return "n/a"
         if self.low is None or self.high is None:
             return f"{self.value:.2f} (n={self.n}, no interval)"
-        return f"{self.value:.2f} [{self.low:.2f}, {self.high:.2f}]"
+        digits = 2  # more where two decimals would show a real interval as zero-width
+        while digits < 4 and f"{self.low:.{digits}f}" == f"{self.high:.{digits}f}":
+            digits += 1
+        return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
 
 
 def finite(values: Sequence[float], what: str = "value") -> list[float]:
