@@ -205,10 +205,27 @@ async def _evaluated(
 def evaluate(
     suites: Sequence[Suite[Any, Any] | str | Path],
     models: Sequence[ModelConfig | str] = ("embedded",),
-    **settings: object,
+    *,
+    judge: ModelConfig | str | None = None,
+    options: Options | None = None,
+    dataset: Path | None = None,
+    baseline: Path | None = None,
+    compare_models: bool = False,
+    floors: Sequence[Floor | str] = (),
+    fail_on_regression: float | None = None,
+    max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
+    prices: dict[str, tuple[float, float]] | None = None,
+    report_only: bool = False,
+    write: bool = True,
 ) -> Report:
-    """Run ``suites`` on ``models`` and report (``aevaluate`` takes the same arguments)."""
-    return asyncio.run(aevaluate(suites, models, **settings))  # type: ignore[arg-type]
+    """Run ``suites`` on ``models`` and report; ``aevaluate`` is the same, awaitable."""
+    return asyncio.run(
+        aevaluate(
+            suites, models, judge=judge, options=options, dataset=dataset, baseline=baseline,
+            compare_models=compare_models, floors=floors, fail_on_regression=fail_on_regression,
+            max_error_rate=max_error_rate, prices=prices, report_only=report_only, write=write,
+        )
+    )  # fmt: skip
 
 
 def from_disk(suites: Sequence[Suite[Any, Any]], out: Path) -> list[SuiteRun]:

@@ -117,7 +117,9 @@ def test_the_command_line_gives_the_same_numbers(
         assert cli_metrics[metric.name] == dataclasses.asdict(metric.estimate)
 
 
-def a_prompt_made_worse(suite_file: Path, tmp_path: Path, **gates: object) -> Report:
+def a_prompt_made_worse(
+    suite_file: Path, tmp_path: Path, fail_on_regression: float | None = None
+) -> Report:
     """The prompt with its urgency rule, then without it, against the first run."""
     fixed = suite_file.read_text().replace(
         'or other."', 'or other. Urgent means a customer cannot work."'
@@ -128,7 +130,7 @@ def a_prompt_made_worse(suite_file: Path, tmp_path: Path, **gates: object) -> Re
         suite_file.write_text(fixed.replace(" Urgent means a customer cannot work.", ""))
         return evaluate(
             [suite_file], [f"stub@{stub.base_url}"], options=options(tmp_path / "bad"),
-            baseline=tmp_path / "good", **gates,
+            baseline=tmp_path / "good", fail_on_regression=fail_on_regression,
         )  # fmt: skip
 
 
