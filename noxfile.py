@@ -110,7 +110,7 @@ def bench(session: nox.Session) -> None:
     session.install("-e", f".[{extras}]", env=LOCAL_BUILD)
     install_groups(session, "test")
     args = ["--skip-model"] if os.environ.get("PATTERNS_NO_LOCAL") else []
-    session.run("python", "-m", "evals.bench", *args, *session.posargs)
+    session.run("python", "-m", "bench", *args, *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

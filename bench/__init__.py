@@ -4,6 +4,7 @@
     python -m bench --skip-model  # the offline figures only (no model needed)
     python -m bench --orders      # request order and the server's cache (model)
     python -m bench --scale       # 100,000 cases: load, run, report; connections
+    python -m bench --replicas    # one model on one replica and on two
     python -m bench --peers       # beside the bare SDK, pydantic-evals, inspect-ai,
                                         # promptfoo (installed in their own environments)
 
@@ -24,6 +25,7 @@ from rich.table import Table
 from patterns.server import LocalServer
 
 from .common import ROOT, Row, console, machine, stub_process
+from .distributed import replicas
 from .harness import cache_speedup, core_overhead, harness_throughput, parallel_overlap, replay
 from .model import embedded_model, first_run, request_orders
 from .peers import peers
@@ -62,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         help="only the first-run figures: `nox -s demo` on a fresh clone with empty caches, "
         "then again (about 5 minutes; needs the network)",
     )
+    parser.add_argument("--replicas", action="store_true", help="only the replica figures")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    if args.replicas:
+        return _report(replicas(), args.out, started)
     if args.first_run:
         return _report(first_run(), args.out, started)
     if args.peers:
@@ -73,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.scale:
         return _report([*connections(), *scale(args.scale)], args.out, started)
     rows = [asyncio.run(replay()), *core_overhead(), *harness_throughput(), parallel_overlap()]
+    rows += replicas()
     if args.skip_model:
         with stub_process(delay=0.5) as base_url:
             rows.append(cache_speedup(base_url, "stub, 0.5 s a call"))

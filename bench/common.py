@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import importlib.metadata
@@ -20,7 +19,7 @@ from typing import Any, TypedDict
 from pydantic import BaseModel
 from rich.console import Console
 
-from evals.evaluate import resolve_suites
+from evals.evaluate import resolve_suites, run_sync
 from evals.models import from_flag, load_models
 from evals.records import Record
 from evals.runner import Options, run_suite
@@ -70,8 +69,10 @@ def stub_process(
     answers: dict[str, Any] | None = None,
     tls: tuple[Path, Path] | None = None,
     content: dict[str, Any] = ANSWER,
+    serial: bool = False,
 ) -> Iterator[str]:
-    """The stub endpoint in its own process, so it does not share the client's CPU time."""
+    """The stub endpoint in its own process, so it does not share the client's CPU time;
+    ``serial``: one request at a time, like a one-slot model server."""
     port = free_port()
     command = [sys.executable, "-m", "patterns.testing.stub", "--port", str(port),
                "--delay", str(delay), "--content", json.dumps(content)]  # fmt: skip
@@ -79,6 +80,8 @@ def stub_process(
         command += ["--answers", json.dumps(answers)]
     if tls:
         command += ["--tls", *map(str, tls)]
+    if serial:
+        command.append("--serial")
     process = subprocess.Popen(command)
     try:
         deadline = time.monotonic() + 10
@@ -165,7 +168,7 @@ def timed_eval(spec: Eval) -> tuple[float, list[Record]]:
         return [r for run in runs for r in run.records]
 
     started = time.perf_counter()
-    found = asyncio.run(run_all())
+    found = run_sync(run_all())  # not asyncio.run: see run_sync
     return time.perf_counter() - started, found
 
 

@@ -6,6 +6,7 @@ The pattern evals (``evals/suites/``) are suites like any a user writes; see the
 "Evaluate your own prompt".
 """
 
+from .batch import BatchError, Batching
 from .checks import Check, CheckContext, CheckResult, Criterion, Equals, Judge, Tolerance
 from .compare import Comparison, ComparisonError, compare
 from .data import Case, Dataset, DatasetError, load
@@ -24,6 +25,7 @@ from .measures import (
     MetricResult,
     Proportion,
 )
+from .merge import merge
 from .metrics import Estimate
 from .models import ModelConfig
 from .records import Record
@@ -33,6 +35,8 @@ from .suite import Suite, TaskContext
 __all__ = [
     "Accuracy",
     "Average",
+    "BatchError",
+    "Batching",
     "Binary",
     "BinaryDetail",
     "Case",
@@ -75,5 +79,6 @@ __all__ = [
     "compare_runs",
     "evaluate",
     "load",
+    "merge",
     "run_suite",
 ]

@@ -47,19 +47,7 @@ class CachingTransport(httpx2.AsyncBaseTransport):
         self.misses = 0
 
     def _path(self, request: httpx2.Request) -> Path:
-        endpoint = self.endpoint or redact_url(str(request.url.copy_with(query=None)))
-        endpoint += "\n" + request.url.path
-        key = hashlib.sha256(
-            b"\n".join(
-                [
-                    request.method.encode(),
-                    endpoint.encode(),
-                    str(EPOCH.get()).encode(),
-                    request.content,
-                ]
-            )
-        ).hexdigest()
-        return self.directory / key[:2] / f"{key}.json"
+        return entry_path(self.directory, entry_key(request, self.endpoint))
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         await request.aread()
@@ -81,6 +69,28 @@ class CachingTransport(httpx2.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def entry_key(request: httpx2.Request, endpoint: str | None) -> str:
+    """The cache key of a request (also a batch line's ``custom_id``): the endpoint's
+    identity, the path, the repeat index and the whole body."""
+    where = endpoint or redact_url(str(request.url.copy_with(query=None)))
+    where += "\n" + request.url.path
+    parts = [request.method.encode(), where.encode(), str(EPOCH.get()).encode(), request.content]
+    return hashlib.sha256(b"\n".join(parts)).hexdigest()
+
+
+def entry_path(directory: Path, key: str) -> Path:
+    return directory / key[:2] / f"{key}.json"
+
+
+def store_answer(directory: Path, key: str, body: bytes) -> bool:
+    """Store an answer fetched another way (a batch's output line); False if it is not a
+    chat completion (not stored)."""
+    if not _is_completion(body):
+        return False
+    _store(entry_path(directory, key), scrub(body.decode("utf-8", "replace")).encode())
+    return True
 
 
 def _is_completion(body: bytes) -> bool:

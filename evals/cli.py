@@ -1,10 +1,12 @@
-"""``patterns-evals`` (or ``patterns-evals``): run suites, compare runs, manage the cache.
+"""``patterns-evals`` (also ``python -m evals``): run suites, compare runs, manage the cache.
 
     patterns-evals run                          # every built-in suite on the embedded model
     patterns-evals run calendar --quick         # the calendar suites, 2 cases per kind
     patterns-evals run path/to/my_suite.py --model gpt-4o-mini@https://api.openai.com/v1
     patterns-evals run --models models.yaml --fail-if 'router.accuracy<0.8'
     patterns-evals compare evals/runs-before evals/runs
+    patterns-evals run calendar --shard 2/8 --out shard-2   # one of 8 workers
+    patterns-evals merge shard-* --out evals/runs           # their runs as one
     patterns-evals cache clear
     patterns-evals schema chain > calendar_requests.schema.json
 
@@ -31,6 +33,7 @@ from patterns.server import ServerError, stop_on_sigterm
 
 from . import cache as response_cache
 from . import report
+from .batch import BatchError, Batching
 from .data import DatasetError, write_schema
 from .evaluate import (
     DEFAULT_MAX_ERROR_RATE,
@@ -38,9 +41,11 @@ from .evaluate import (
     aevaluate,
     compare_runs,
     resolve_suites,
+    run_sync,
     write_reports,
 )
 from .gates import EvalError, Floor, known_metrics
+from .merge import merge
 from .models import ModelConfig, ModelError, from_flag, load_models
 from .records import DiskFull, ResultsLocked
 from .runner import DEFAULT_CACHE, DEFAULT_OUT, Options
@@ -50,10 +55,11 @@ from .suites import BUILTIN
 console = Console(stderr=True, soft_wrap=True)
 EXIT_FLOOR, EXIT_USAGE, EXIT_IO, EXIT_INTERRUPTED = 1, 2, 3, 130
 EXIT_CODES = """exit codes: 0 all gates held; 1 a floor or regression gate failed; 2 bad input
-(a flag, suite, dataset, models file, cache or folder: one line on stderr, nothing
-sent); 3 the harness could not read or write its own files (a read-only --out, a full
-disk: one line naming the file; what was written is kept); 130 interrupted, Ctrl-C or
-SIGTERM (results kept: run again to resume)"""
+(a flag, suite, dataset, models file, cache, folder or shards that are not one run: one
+line on stderr, nothing sent), or a batch rejected or still running (run again to
+collect it); 3 the harness could not read or write its own files (a read-only --out, a
+full disk: one line naming the file; what was written is kept); 130 interrupted, Ctrl-C
+or SIGTERM (results kept: run again to resume)"""
 
 
 # --- Arguments -------------------------------------------------------------------------------
@@ -66,7 +72,7 @@ def parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = p.add_subparsers(dest="command", metavar="{run,compare,cache,schema}")
+    sub = p.add_subparsers(dest="command", metavar="{run,compare,merge,cache,schema}")
     run = sub.add_parser("run", help="run suites (built-in names or Python files)")
     run.add_argument(
         "suites",
@@ -102,6 +108,20 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="a small stratified subset")
     run.add_argument("--limit", type=int, help="the first N cases of each suite only")
     run.add_argument("--case", action="append", default=[], help="this case id only (repeatable)")
+    run.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="only shard I of N (1-based; a stable hash of case id and repeat): one worker's "
+        "part of a run; `patterns-evals merge` puts the shards' --out folders together",
+    )
+    run.add_argument(
+        "--batch",
+        action="store_true",
+        help="send each step's requests as one OpenAI Batch API job (half price, up to 24 h "
+        "a round; a chain of three calls takes three rounds); killed while waiting, run it "
+        "again to resume the batch",
+    )
     run.add_argument(
         "--epochs",
         type=int,
@@ -179,6 +199,9 @@ def parser() -> argparse.ArgumentParser:
     cmp_.add_argument(
         "--out", type=Path, help="write report.md and report.html of the comparison here"
     )
+    joined = sub.add_parser("merge", help="merge shard runs (--shard I/N) into one run")
+    joined.add_argument("shards", nargs="+", type=Path, help="each shard's --out folder")
+    joined.add_argument("--out", type=Path, required=True, help="where the merged run goes")
     cache = sub.add_parser("cache", help="the response cache")
     cache.add_argument("action", choices=["clear"])
     cache.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
@@ -195,6 +218,13 @@ def print_summary(summary: report.Summary) -> None:
     for row in rows[1:]:
         table.add_row(*row)
     console.print(table)
+
+
+def _shard(text: str) -> tuple[int, int]:
+    number, _, total = text.partition("/")
+    if not (number.isdigit() and total.isdigit() and 1 <= int(number) <= int(total)):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected I/N with 1 <= I <= N, e.g. 2/8")
+    return int(number), int(total)
 
 
 def _version() -> str:
@@ -256,7 +286,8 @@ def run_command(args: argparse.Namespace) -> int:
         cache=None if args.no_cache else args.cache, timeout=args.timeout,
         splits=set(args.split) if args.split else None, quick=args.quick, limit=args.limit,
         cases=set(args.case) or None, concurrency=args.concurrency,
-        case_timeout=args.case_timeout,
+        case_timeout=args.case_timeout, shard=args.shard,
+        batch=Batching() if args.batch else None,
         say=lambda text: console.print(text, markup=False, highlight=False),
     )  # fmt: skip
     columns = (
@@ -267,7 +298,7 @@ def run_command(args: argparse.Namespace) -> int:
     )
     with Progress(*columns, console=console) as bar:
         options.progress = _progress(bar)
-        found = asyncio.run(
+        found = run_sync(
             aevaluate(
                 suites, models, judge=judge, options=options, baseline=args.baseline,
                 compare_models=args.compare_models, floors=floors,
@@ -315,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_command(args)
         if args.command == "compare":
             return compare_command(args)
+        if args.command == "merge":
+            return _printed(merge(args.shards, args.out), args.out)
         if args.command == "cache":
             removed = response_cache.clear(args.cache)
             console.print(f"removed {removed} cached answer(s) from {args.cache}", markup=False)
@@ -324,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (
         EvalError, DatasetError, SuiteError, ModelError, ResultsLocked, ServerError,
-        response_cache.NotACache,
+        response_cache.NotACache, BatchError,
     ) as error:  # fmt: skip
         console.print(f"error: {error}", markup=False, highlight=False)
         return EXIT_USAGE

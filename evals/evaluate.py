@@ -18,14 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from filelock import FileLock, Timeout
 
 from . import html, records, report
 from .compare import Comparison, ComparisonError, compare
+from .data import bulk
 from .gates import EvalError, Floor, check_floors, known_metrics, regressions
 from .measures import Measure, MetricResult
 from .measuring import measure
@@ -36,6 +37,7 @@ from .runner import Options, SuiteRun, run_suite
 from .suite import Suite, load_suites
 from .suites import BUILTIN
 
+T = TypeVar("T")
 DEFAULT_MAX_ERROR_RATE = 0.2
 REPORT_FILES = (
     "summary.json", "summary.md", "report.md", "report.html", "results.csv", "junit.xml"
@@ -105,6 +107,8 @@ def _validated(options: Options, max_error_rate: float, fail_on_regression: floa
         raise EvalError(f"--case-timeout {options.case_timeout}: must be positive")
     if options.limit is not None and options.limit < 1:
         raise EvalError(f"--limit {options.limit}: must be 1 or more")
+    if options.shard is not None and not 1 <= options.shard[0] <= options.shard[1]:
+        raise EvalError(f"--shard {options.shard[0]}/{options.shard[1]}: I/N with 1 <= I <= N")
     if not 0 <= max_error_rate <= 1:
         raise EvalError(f"--max-error-rate {max_error_rate}: must be between 0 and 1")
     if fail_on_regression is not None and not 0 < fail_on_regression < 1:
@@ -137,6 +141,8 @@ async def aevaluate(
     if len({m.name for m in configs}) != len(configs):
         raise EvalError("two models have the same name: give each --model once")
     judge_config = from_flag(judge) if isinstance(judge, str) else judge
+    if options.batch is not None and not report_only:
+        _batchable(configs, judge_config, options)
     directions = known_metrics(chosen)
     gates = [f if isinstance(f, Floor) else Floor.parse(f) for f in floors]
     for gate in gates:
@@ -151,6 +157,19 @@ async def aevaluate(
             chosen, configs, judge_config, options, before, compare_models, gates,
             fail_on_regression, prices or {}, report_only, write,
         )  # fmt: skip
+
+
+def _batchable(configs: list[ModelConfig], judge: ModelConfig | None, options: Options) -> None:
+    if options.cache is None:
+        raise EvalError("--batch needs the response cache (it carries answers between rounds)")
+    local = [m.name for m in configs if m.is_local or m.endpoints]
+    if local:
+        raise EvalError(
+            f"--batch: {', '.join(local)} has no Batch API (an embedded model, a GGUF file or "
+            "replicas answer live); run it without --batch"
+        )
+    if judge is not None and [m.name for m in configs] != [judge.name]:
+        raise EvalError("--batch: the judge must be the one model evaluated (one batch each)")
 
 
 @contextlib.contextmanager
@@ -189,16 +208,17 @@ async def _evaluated(
         if report_only
         else [await run_suite(s, configs, judge_config, options) for s in chosen]
     )
-    for run in runs:
-        measure(run, prices)
-    summary = report.summarize(runs, options.out, judge_config.name if judge_config else None)
-    summary.comparisons = comparisons(runs, before, compare_models)
-    failed = check_floors(gates, runs)
-    if fail_on_regression is not None:
-        failed += regressions(summary.comparisons, fail_on_regression)
-    summary.floors = failed
-    found = [r for run in runs for r in run.records]
-    files = write_reports(options.out, summary, found) if write else []
+    with bulk():  # no collection scanning every record for each metric (2.9x at 100,000)
+        for run in runs:
+            measure(run, prices)
+        summary = report.summarize(runs, options.out, judge_config.name if judge_config else None)
+        summary.comparisons = comparisons(runs, before, compare_models)
+        failed = check_floors(gates, runs)
+        if fail_on_regression is not None:
+            failed += regressions(summary.comparisons, fail_on_regression)
+        summary.floors = failed
+        found = [r for run in runs for r in run.records]
+        files = write_reports(options.out, summary, found) if write else []
     return Report(summary=summary, runs=runs, records=found, failed=failed, files=files)
 
 
@@ -219,13 +239,27 @@ def evaluate(
     write: bool = True,
 ) -> Report:
     """Run ``suites`` on ``models`` and report; ``aevaluate`` is the same, awaitable."""
-    return asyncio.run(
+    return run_sync(
         aevaluate(
             suites, models, judge=judge, options=options, dataset=dataset, baseline=baseline,
             compare_models=compare_models, floors=floors, fail_on_regression=fail_on_regression,
             max_error_rate=max_error_rate, prices=prices, report_only=report_only, write=write,
         )
     )  # fmt: skip
+
+
+def run_sync(work: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(work)``, its result handed back outside the task: on CPython 3.11
+    ``asyncio.run`` looks up its own SIGINT handler (which holds the task) through
+    ``signal.getsignal``, whose failed enum lookup formats the handler's ``repr``, the
+    finished task's result included: 100,000 records took 12 s to format, twice."""
+    found: list[T] = []
+
+    async def main() -> None:
+        found.append(await work)
+
+    asyncio.run(main())
+    return found[0]
 
 
 def from_disk(suites: Sequence[Suite[Any, Any]], out: Path) -> list[SuiteRun]:
@@ -302,7 +336,7 @@ def compare_runs(before: Path, after: Path) -> list[Comparison]:
     shared = sorted(old.keys() & new.keys())
     if not shared:
         raise EvalError(f"{after} against {before}: no suite was run in both")
-    measures = {name: _suite_of(name, new[name][0]).measures for name in shared}
+    measures = {name: find_suite(name, new[name][0]).measures for name in shared}
     before_records = [r for name in shared for r in old[name][1]]
     after_records = [r for name in shared for r in new[name][1]]
     found = []
@@ -329,7 +363,7 @@ def _runs_in(path: Path) -> dict[str, tuple[RunInfo, list[Record]]]:
     return found
 
 
-def _suite_of(name: str, info: RunInfo) -> Suite[Any, Any]:
+def find_suite(name: str, info: RunInfo) -> Suite[Any, Any]:
     if info.origin is not None:
         suites = [s for s in resolve_suites([info.origin]) if s.name == name]
         if suites:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .batch import BATCH_PRICE
 from .measures import MetricResult, answered, by_case, usage
 from .metrics import proportion
 from .records import Record
@@ -19,7 +20,10 @@ def measure(run: SuiteRun, prices: dict[str, tuple[float, float]]) -> None:
     for record in run.records:
         by_model.setdefault(record.model, []).append(record)
     for model, model_records in by_model.items():
-        run.results[model] = _metrics(run.suite, model_records, prices.get(model))
+        price = prices.get(model)
+        if price is not None and run.info.batch is not None:  # answered at batch prices
+            price = (price[0] * BATCH_PRICE, price[1] * BATCH_PRICE)
+        run.results[model] = _metrics(run.suite, model_records, price)
         run.groups[model] = {}
         for key in run.suite.group_by:
             values = sorted({_tag(r, key) for r in model_records})

@@ -56,6 +56,8 @@ class ModelConfig(BaseModel):
     """The label in reports (and the model name sent, unless ``model`` is set)."""
     model: str | None = None
     endpoint: str | None = None
+    endpoints: list[str] | None = Field(default=None, min_length=1)
+    """Replicas of one model (``evals.replicas``): requests go to the least loaded."""
     embedded: str | None = None
     gguf: Path | None = None
     key_env: str | None = None
@@ -119,11 +121,24 @@ class ModelConfig(BaseModel):
             raise ValueError(f"endpoint must be an http(s) URL ({shown})")
         return value
 
+    @field_validator("endpoints")
+    @classmethod
+    def _urls(cls, value: list[str] | None) -> list[str] | None:
+        for url in value or []:
+            cls._a_url(url)
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("endpoints lists a replica twice")
+        return value
+
+    @property
+    def base_url(self) -> str | None:
+        return self.endpoints[0] if self.endpoints else self.endpoint
+
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
-        sources = [self.endpoint is not None, self.embedded is not None, self.gguf is not None]
-        if sum(sources) > 1:
-            raise ValueError("give one of endpoint, embedded or gguf")
+        sources = [self.endpoint, self.endpoints, self.embedded, self.gguf]
+        if sum(s is not None for s in sources) > 1:
+            raise ValueError("give one of endpoint, endpoints, embedded or gguf")
         if self.embedded is not None and self.embedded not in MODELS:
             raise ValueError(f"unknown embedded model {self.embedded!r}; known: {sorted(MODELS)}")
         if self.key_env is not None and not os.environ.get(self.key_env):  # a name: safe
@@ -138,10 +153,13 @@ class ModelConfig(BaseModel):
 
     def identity(self) -> dict[str, object]:
         """What decides this model's answers, for the run fingerprint (no key)."""
-        data = self.model_dump(mode="json", exclude={"key_env", "price", "concurrency", "serial"})
+        unused = {"key_env", "price", "concurrency", "serial", "endpoints"}
+        data = self.model_dump(mode="json", exclude=unused)
         data["confidence"] = self.gate_confidence
         if self.endpoint:
             data["endpoint"] = redact_url(self.endpoint)
+        if self.endpoints:
+            data["endpoint"] = "replicas"  # the model, not where its replicas run
         if self.gguf is not None:
             data["gguf"] = hashlib.sha256(str(self.gguf.resolve()).encode()).hexdigest()[:16]
         return data
@@ -153,6 +171,8 @@ class ModelConfig(BaseModel):
             return f"embedded:{MODELS[self.embedded].sha256}"
         if self.gguf is not None:
             return f"gguf:{self.identity()['gguf']}"
+        if self.endpoints:
+            return f"replicas:{self.model or self.name}"
         return None
 
     @contextlib.contextmanager
@@ -175,11 +195,13 @@ class ModelConfig(BaseModel):
             )
             with server:
                 yield {**common, "base_url": server.base_url, "model": server.model_name,
-                       "mode": self.structured_mode or "json_object"}  # fmt: skip
+                       "mode": self.structured_mode or "json_object",
+                       "retry_timeouts": False}  # fmt: skip
             return
         key = os.environ[self.key_env] if self.key_env else None
-        yield {**common, "base_url": self.endpoint, "model": self.model or self.name,
-               "api_key": key, "mode": self.structured_mode}  # fmt: skip
+        yield {**common, "base_url": self.base_url, "model": self.model or self.name,
+               "api_key": key, "mode": self.structured_mode,
+               "retry_timeouts": not self.one_at_a_time}  # fmt: skip
 
 
 def from_flag(text: str) -> ModelConfig:

@@ -32,10 +32,26 @@ class Fingerprint(BaseModel):
     package: str
     commit: str | None
     epochs: int
+    shard: str | None = None
+    """``I/N`` for one shard of a run (``--shard``); None: the whole run."""
 
     def digest(self) -> str:
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()
+        data = self.model_dump(mode="json", exclude={"shard"} if self.shard is None else None)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    def whole(self) -> Fingerprint:
+        """The fingerprint of the whole run this is a shard of."""
+        return self.model_copy(update={"shard": None})
+
+
+class BatchStats(BaseModel):
+    rounds: int = 0
+    """Batches submitted (a chain of three dependent calls takes three)."""
+    requests: int = 0
+    wait_s: float = 0.0
+    """Seconds spent waiting for batches to finish."""
+    failed: int = 0
+    """Requests the batch answered with an error (their cases record it)."""
 
 
 class RunInfo(BaseModel):
@@ -49,6 +65,10 @@ class RunInfo(BaseModel):
     reused: int = 0
     origin: str | None = None
     """The suite file (None: a built-in suite), for ``compare``."""
+    runs: int | None = None
+    """Case runs (models x cases x repeats) this run covers (its shard's, if sharded)."""
+    batch: BatchStats | None = None
+    """How a ``--batch`` run went."""
 
 
 def package_version() -> str:
@@ -74,6 +94,7 @@ def fingerprint(
     models: Sequence[ModelConfig],
     judge: ModelConfig | None,
     epochs: int,
+    shard: tuple[int, int] | None = None,
 ) -> Fingerprint:
     return Fingerprint(
         suite=suite.name,
@@ -84,7 +105,17 @@ def fingerprint(
         package=package_version(),
         commit=git_commit(),
         epochs=epochs,
+        shard=f"{shard[0]}/{shard[1]}" if shard else None,
     )
+
+
+def in_shard(case: str, epoch: int, shard: tuple[int, int] | None) -> bool:
+    """Whether this case run belongs to shard ``I/N`` (1-based): a stable hash of the case
+    id and repeat, the same on every machine and Python."""
+    if shard is None:
+        return True
+    number = int.from_bytes(hashlib.sha256(f"{case}\n{epoch}".encode()).digest()[:8], "big")
+    return number % shard[1] == shard[0] - 1
 
 
 def run_directory(

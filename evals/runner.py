@@ -26,14 +26,16 @@ from pydantic import JsonValue
 from patterns import LLM, Trace
 from patterns.core import Exchange, async_pool
 
-from . import records
+from . import batch, records
+from .batch import Batching, Collector, Deferral
 from .cache import EPOCH, CachingTransport
 from .checks import CheckContext, CheckResult
 from .data import Case, Dataset
 from .measures import Average, MetricResult
 from .models import ModelConfig, connect
 from .records import Record, ResultsFile
-from .rundir import RunInfo, fingerprint, run_directory, write_atomically
+from .replicas import Replicas
+from .rundir import BatchStats, RunInfo, fingerprint, in_shard, run_directory, write_atomically
 from .schedule import QUEUED, PrefixOrder, Waits
 from .suite import Suite, SuiteError, TaskContext, output_json
 
@@ -68,6 +70,11 @@ class Options:
     """The first N cases only (after splits and ``quick``): part of the run's identity."""
     cases: set[str] | None = None
     """These case ids only: part of the run's identity."""
+    shard: tuple[int, int] | None = None
+    """``(I, N)``: only the case runs of shard I of N (``--shard I/N``, 1-based); each
+    shard is a run of its own, and ``merge`` puts them together."""
+    batch: Batching | None = None
+    """Send each step's requests as one provider batch (``--batch``; needs the cache)."""
     transcript_chars: int = 4_000
     """Each message and answer kept in a record's transcript at most this long (0: no
     transcripts); a cut text ends with a note of its full length."""
@@ -122,30 +129,35 @@ async def run_suite(
     options: Options,
 ) -> SuiteRun:
     dataset = select(suite, suite.load(), options)
-    identity = fingerprint(suite, dataset, models, judge, options.epochs)
+    identity = fingerprint(suite, dataset, models, judge, options.epochs, options.shard)
     directory = run_directory(options.out, suite.name, options.say, identity, options.fresh)
     path = directory / RESULTS
     run_models = list(models) if suite.uses_model else [ModelConfig(name=NO_MODEL)]
+    mine = [
+        (case, epoch)
+        for case in dataset.cases
+        for epoch in range(options.epochs)
+        if in_shard(case.id, epoch, options.shard)
+    ]
+    stats: BatchStats | None = None
     with ResultsFile(path) as out:
         if options.fresh:
             out.discard()
         kept = [r for r in records.read(path) if not (options.retry_errors and r.error)]
         done = {r.key for r in kept}
-        reused = sum(
-            (suite.name, m.name, c.id, e) in done
-            for m in run_models for c in dataset.cases for e in range(options.epochs)
-        )  # fmt: skip
+        reused = sum((suite.name, m.name, c.id, e) in done for m in run_models for c, e in mine)
         if reused:
             options.say(f"{suite.name}: resuming {directory.name}: {reused} case run(s) reused")
         for model in run_models:
-            todo = [
-                (case, epoch)
-                for case in dataset.cases
-                for epoch in range(options.epochs)
-                if (suite.name, model.name, case.id, epoch) not in done
-            ]
-            if todo:
-                await _run_model(suite, model, judge, todo, out, options)
+
+            def todo(name: str = model.name) -> list[tuple[Case[Any, Any], int]]:
+                return [(c, e) for c, e in mine if (suite.name, name, c.id, e) not in done]
+
+            if options.batch is not None and suite.uses_model:
+                found = await _batched(suite, model, judge, todo, done, out, options, directory)
+                stats = _added(stats, found)
+            elif todo():
+                await _run_model(suite, model, judge, todo(), out, options, done)
     info = RunInfo.model_validate_json((directory / "run.json").read_text())
     info.updated, info.cases, info.reused, info.origin = (
         datetime.now(UTC).isoformat(),
@@ -153,15 +165,47 @@ async def run_suite(
         reused,
         suite.origin,
     )
+    info.runs, info.batch = len(mine) * len(run_models), stats or info.batch
     write_atomically(directory / "run.json", info.model_dump_json(indent=1))
-    wanted = {c.id for c in dataset.cases}
+    wanted = {(c.id, e) for c, e in mine}
     names = {m.name for m in run_models}
-    final = [
-        r
-        for r in records.read(path)
-        if r.case in wanted and r.model in names and r.epoch < options.epochs
-    ]
+    final = [r for r in records.read(path) if (r.case, r.epoch) in wanted and r.model in names]
     return SuiteRun(suite, directory, final, reused, info)
+
+
+async def _batched(
+    suite: Suite[Any, Any],
+    model: ModelConfig,
+    judge: ModelConfig | None,
+    todo: Callable[[], list[tuple[Case[Any, Any], int]]],
+    done: set[tuple[str, str, str, int]],
+    out: ResultsFile,
+    options: Options,
+    directory: Path,
+) -> BatchStats:
+    """Batch rounds of one model (``evals.batch``): each round runs the cases not yet
+    recorded, replaying the cache; what missed goes out as the next batch."""
+    assert options.batch is not None
+    assert options.cache is not None
+
+    async def one_round(collector: Collector) -> None:
+        if pending := todo():
+            await _run_model(suite, model, judge, pending, out, options, done, collector)
+
+    with model.settings() as settings:
+        return await batch.rounds(
+            one_round, settings, model.cache_identity(), options.cache,
+            batch.state_path(directory, model.name), options.batch,
+        )  # fmt: skip
+
+
+def _added(total: BatchStats | None, more: BatchStats) -> BatchStats:
+    if total is None:
+        return more
+    return BatchStats(
+        rounds=max(total.rounds, more.rounds), requests=total.requests + more.requests,
+        wait_s=total.wait_s + more.wait_s, failed=total.failed + more.failed,
+    )  # fmt: skip
 
 
 async def _run_model(
@@ -171,14 +215,20 @@ async def _run_model(
     todo: list[tuple[Case[Any, Any], int]],
     out: ResultsFile,
     options: Options,
+    done: set[tuple[str, str, str, int]],
+    collector: Collector | None = None,
 ) -> None:
     serial = model.one_at_a_time and suite.uses_model
     limit = options.concurrency or model.concurrency or (SERIAL_WINDOW if serial else 8)
-    transport: httpx2.AsyncBaseTransport = async_pool(limit)  # a live connection per case
-    if serial:
-        # One request at a time, step by step: many cases in flight, the server's prompt
-        # prefix reused (see ``schedule``); what each case computes is unchanged.
-        transport = PrefixOrder(transport)
+    transport: httpx2.AsyncBaseTransport = (
+        collector  # a batch round: what the cache lacks waits for the batch
+        or (Replicas(model.endpoints, limit) if model.endpoints else async_pool(limit))
+    )
+    if serial and collector is None:
+        # One request at a time (per replica), step by step: many cases in flight, the
+        # server's prompt prefix reused (see ``schedule``); what each case computes is
+        # unchanged.
+        transport = PrefixOrder(transport, slots=len(model.endpoints or [None]))
     if options.cache:
         transport = CachingTransport(
             options.cache, inner=transport, endpoint=model.cache_identity()
@@ -202,8 +252,13 @@ async def _run_model(
             nonlocal finished
             async with gate:
                 EPOCH.set(epoch)
+                deferral = Deferral()
+                batch.DEFERRED.set(deferral)
                 record = await run_case(suite, model.name, llm, judge_llm, case, epoch, options)
+                if deferral.deferred:
+                    return  # its next request is in the batch: run again next round
                 out.append(record)
+                done.add(record.key)
                 finished += 1
                 options.progress(f"{suite.name} · {model.name}", finished, len(todo))
 

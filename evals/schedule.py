@@ -60,8 +60,11 @@ class _Waiter:
 @dataclass
 class PrefixOrder(httpx2.AsyncBaseTransport):
     inner: httpx2.AsyncBaseTransport
+    slots: int = 1
+    """Requests the endpoint computes at once (one per replica of a one-at-a-time server)."""
     waiting: list[_Waiter] = field(default_factory=list)
-    busy: bool = False
+    busy: int = 0
+    """Requests sent and not yet read."""
     last: str | None = None
     sent: int = 0
     """Requests sent so far."""
@@ -69,7 +72,7 @@ class PrefixOrder(httpx2.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         key = prompt_key(request)
         queued = time.perf_counter()
-        if self.busy or self.waiting:
+        if self.busy >= self.slots or self.waiting:
             waiter = _Waiter(key, asyncio.get_running_loop().create_future())
             self.waiting.append(waiter)
             try:
@@ -80,7 +83,9 @@ class PrefixOrder(httpx2.AsyncBaseTransport):
                 else:  # granted as it was cancelled: pass the turn on
                     self._release()
                 raise
-        self.busy, self.last = True, key
+        else:
+            self.busy += 1
+        self.last = key
         self.sent += 1
         waits = QUEUED.get()
         if waits is not None:
@@ -98,11 +103,11 @@ class PrefixOrder(httpx2.AsyncBaseTransport):
     def _release(self) -> None:
         if not self.busy:
             return
-        self.busy = False
+        self.busy -= 1
         if self.waiting:
             chosen = self._next()
             self.waiting.remove(chosen)
-            self.busy = True  # held for the chosen request until it is sent and read
+            self.busy += 1  # held for the chosen request until it is sent and read
             chosen.ready.set_result(None)
 
     def _next(self) -> _Waiter:

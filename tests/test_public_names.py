@@ -170,6 +170,8 @@ PUBLIC = {
     "evals": {
         "Accuracy",
         "Average",
+        "BatchError",
+        "Batching",
         "Binary",
         "BinaryDetail",
         "Case",
@@ -212,6 +214,7 @@ PUBLIC = {
         "compare_runs",
         "evaluate",
         "load",
+        "merge",
         "run_suite",
     },
 }

@@ -78,12 +78,16 @@ class LLM:
         max_answer_bytes: int = DEFAULT_MAX_BYTES,
         async_transport: httpx2.AsyncBaseTransport | None = None,
         organization: str | None = None,
+        retry_timeouts: bool | None = None,
         **settings: Unpack[Settings],
     ) -> LLM:
         """Build clients from arguments, falling back to the environment (module docstring).
 
         ``max_retries`` is the openai SDK's own retry count for transport errors,
         429 and 5xx answers (with backoff); validation retries are separate.
+        ``retry_timeouts=False`` (``PATTERNS_RETRY_TIMEOUTS=0``; set for the embedded
+        server) sends nothing again after a timeout: a server that computes one request
+        at a time is still computing the abandoned one, and a resend waits behind it.
         ``timeout`` is each request's deadline: the whole answer must have arrived
         by then, however slowly a server trickles it. An answer larger than
         ``max_answer_bytes`` (after decompression) is not read further. Redirects are
@@ -110,6 +114,7 @@ class LLM:
             max_answer_bytes=max_answer_bytes,
             async_transport=async_transport,
             organization=organization,
+            retry_timeouts=retry_timeouts,
         )
         if clients.confidence is not None:
             settings["confidence"] = clients.confidence
@@ -197,7 +202,7 @@ class LLM:
             request = next(dialogue)
             while True:
                 started = meter.before()
-                with endpoint_errors(self):
+                with endpoint_errors(self), meter.sending(started):
                     completion = self.client.post(CHAT_PATH, cast_to=ChatCompletion, body=request)
                 request = dialogue.send(meter.after(completion, started, request))
         except StopIteration as done:
@@ -216,7 +221,7 @@ class LLM:
             request = next(dialogue)
             while True:
                 started = meter.before()
-                with endpoint_errors(self):
+                with endpoint_errors(self), meter.sending(started):
                     completion = await self.aclient.post(
                         CHAT_PATH, cast_to=ChatCompletion, body=request
                     )

@@ -24,7 +24,7 @@ from ._errors import (
     RequestRejected,
 )
 from ._redact import redact, redact_url, url_secrets
-from ._transport import AnswerTooLarge, DeadlineExceeded
+from ._transport import ATTEMPTS, AnswerTooLarge, Attempts, DeadlineExceeded
 from ._usage import CallRecord, Exchange, Message, Trace, Usage
 
 if TYPE_CHECKING:
@@ -60,7 +60,6 @@ def endpoint_errors(llm: LLM) -> Iterator[None]:
     """The openai SDK's errors, after its own retries, as this package's typed errors,
     each saying what happened and what to do. No key, password or key-shaped text
     appears in them, nor in the SDK error they are chained to."""
-    client = llm.aclient or llm.client
     try:
         yield
     except DeadlineExceeded as error:
@@ -78,8 +77,7 @@ def endpoint_errors(llm: LLM) -> Iterator[None]:
         ) from None
     except openai.APIError as error:
         _scrub(error, secrets_of(llm))
-        retries = client.max_retries if client is not None else 0
-        raise _typed(llm, error, where(llm), retries) from error
+        raise _typed(llm, error, where(llm), _retries_taken(error)) from error
     except (ValueError, TypeError, AttributeError, RecursionError) as error:
         # The SDK decoding a 200 that is not a chat completion: invalid UTF-8, a
         # 5,000-digit number, JSON nested past the recursion limit, a bare string.
@@ -87,6 +85,14 @@ def endpoint_errors(llm: LLM) -> Iterator[None]:
             f"{where(llm)} answered with something that is not a chat completion "
             f"({type(error).__name__}: {redact(str(error), secrets_of(llm))[:200]})"
         ) from None
+
+
+def _retries_taken(error: openai.APIError) -> int:
+    """How often the SDK sent the request again (its retry-count header on the last)."""
+    try:
+        return int(error.request.headers.get("x-stainless-retry-count", "0"))
+    except (AttributeError, ValueError):
+        return 0
 
 
 def _typed(llm: LLM, error: openai.APIError, where: str, retries: int) -> PatternsError:
@@ -157,17 +163,39 @@ class Meter:
     step: str
     model: str
     usage: Usage = field(default_factory=Usage)
+    attempts: Attempts = field(default_factory=Attempts)
 
     def before(self) -> float:
         self.trace.check_budget()
+        self.attempts = Attempts()
+        ATTEMPTS.set(self.attempts)  # the transports count what the SDK sends
         return time.perf_counter()
+
+    def _sent(self) -> tuple[int, int]:
+        """(requests, retries) of this request: the SDK's resends (after a timeout, a
+        dropped connection, a 429 or a 5xx) are requests, and retries, too."""
+        sent = max(self.attempts.sent, 1)
+        return sent, (1 if self.usage.requests else 0) + sent - 1
+
+    @contextmanager
+    def sending(self, started: float) -> Iterator[None]:
+        """A request that fails still counts: its attempts and the time they took."""
+        try:
+            yield
+        except BaseException:
+            if self.attempts.sent:
+                requests, retries = self._sent()
+                latency = time.perf_counter() - started
+                self.usage += Usage(requests=requests, retries=retries, latency_s=latency)
+            raise
 
     def after(self, completion: object, started: float, request: dict[str, Any]) -> ChatCompletion:
         answer = checked(completion)
         prompt_tokens, completion_tokens = _token_counts(answer, request)
+        requests, retries = self._sent()
         used = Usage(
-            requests=1,
-            retries=1 if self.usage.requests else 0,
+            requests=requests,
+            retries=retries,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             latency_s=time.perf_counter() - started,

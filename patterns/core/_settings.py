@@ -112,6 +112,7 @@ def clients_from_env(
     max_answer_bytes: int = DEFAULT_MAX_BYTES,
     async_transport: httpx2.AsyncBaseTransport | None = None,
     organization: str | None = None,
+    retry_timeouts: bool | None = None,
 ) -> Clients:
     """Arguments first, then the environment (``patterns.core``'s docstring lists it)."""
     base_url = base_url or env("PATTERNS_BASE_URL", "OPENAI_BASE_URL")
@@ -153,13 +154,17 @@ def clients_from_env(
         "timeout": timeout,
         "organization": organization,
     }
+    if retry_timeouts is None:
+        retry_timeouts = env("PATTERNS_RETRY_TIMEOUTS") not in ("0", "false", "no")
     sync_http = openai.DefaultHttpxClient(
-        transport=BoundedTransport(sync_pool(), timeout, max_answer_bytes),
+        transport=BoundedTransport(sync_pool(), timeout, max_answer_bytes, retry_timeouts),
         follow_redirects=False,
         timeout=timeout,
     )
     async_http = openai.DefaultAsyncHttpxClient(
-        transport=AsyncBoundedTransport(async_transport or async_pool(), timeout, max_answer_bytes),
+        transport=AsyncBoundedTransport(
+            async_transport or async_pool(), timeout, max_answer_bytes, retry_timeouts
+        ),
         follow_redirects=False,
         timeout=timeout,
     )

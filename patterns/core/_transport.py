@@ -11,10 +11,12 @@ retrying; the core turns them into ``EndpointError`` and ``ModelResponseError``.
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import httpx2
 import openai
@@ -50,6 +52,32 @@ def async_pool(in_flight: int = KEEP_ALIVE) -> httpx2.AsyncHTTPTransport:
 
 def sync_pool(in_flight: int = KEEP_ALIVE) -> httpx2.HTTPTransport:
     return httpx2.HTTPTransport(limits=pool_limits(in_flight), http2=http2_available())
+
+
+@dataclass
+class Attempts:
+    """HTTP requests one call sent (the SDK's own resends included)."""
+
+    sent: int = 0
+
+
+ATTEMPTS: contextvars.ContextVar[Attempts | None] = contextvars.ContextVar(
+    "patterns_attempts", default=None
+)
+"""The current call's counter (set by the core's meter, counted by the transports)."""
+
+
+def _attempt() -> None:
+    counter = ATTEMPTS.get()
+    if counter is not None:
+        counter.sent += 1
+
+
+def _no_resend(request: httpx2.Request) -> openai.APITimeoutError:
+    """A timeout the SDK must not send again (an ``OpenAIError`` it passes on as is): a
+    server that computes one request at a time is still computing the abandoned one, and
+    a resend would wait behind it."""
+    return openai.APITimeoutError(request=request)
 
 
 class DeadlineExceeded(openai.OpenAIError):
@@ -117,12 +145,25 @@ class _AsyncBoundedStream(httpx2.AsyncByteStream):
 class BoundedTransport(httpx2.BaseTransport):
     """A sync transport whose answers stop at a deadline and a size."""
 
-    def __init__(self, inner: httpx2.BaseTransport, deadline_s: float, max_bytes: int) -> None:
+    def __init__(
+        self,
+        inner: httpx2.BaseTransport,
+        deadline_s: float,
+        max_bytes: int,
+        retry_timeouts: bool = True,
+    ) -> None:
         self.inner, self.deadline_s, self.max_bytes = inner, deadline_s, max_bytes
+        self.retry_timeouts = retry_timeouts
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         started = time.monotonic()
-        response = self.inner.handle_request(request)
+        _attempt()
+        try:
+            response = self.inner.handle_request(request)
+        except httpx2.TimeoutException as error:
+            if self.retry_timeouts:
+                raise
+            raise _no_resend(request) from error
         bounds = _Bounds(started, self.deadline_s, self.max_bytes, response)
         assert isinstance(response.stream, httpx2.SyncByteStream)
         response.stream = _BoundedStream(response.stream, bounds)
@@ -135,12 +176,25 @@ class BoundedTransport(httpx2.BaseTransport):
 class AsyncBoundedTransport(httpx2.AsyncBaseTransport):
     """An async transport whose answers stop at a deadline and a size."""
 
-    def __init__(self, inner: httpx2.AsyncBaseTransport, deadline_s: float, max_bytes: int) -> None:
+    def __init__(
+        self,
+        inner: httpx2.AsyncBaseTransport,
+        deadline_s: float,
+        max_bytes: int,
+        retry_timeouts: bool = True,
+    ) -> None:
         self.inner, self.deadline_s, self.max_bytes = inner, deadline_s, max_bytes
+        self.retry_timeouts = retry_timeouts
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         started = time.monotonic()
-        response = await self.inner.handle_async_request(request)
+        _attempt()
+        try:
+            response = await self.inner.handle_async_request(request)
+        except httpx2.TimeoutException as error:
+            if self.retry_timeouts:
+                raise
+            raise _no_resend(request) from error
         started = request.extensions.get(SENT_AT, started)
         bounds = _Bounds(started, self.deadline_s, self.max_bytes, response)
         assert isinstance(response.stream, httpx2.AsyncByteStream)

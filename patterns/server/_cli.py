@@ -24,6 +24,13 @@ def main(argv: list[str] | None = None) -> int:
         help=f"a GGUF path or one of {sorted(MODELS)} (default: {DEFAULT_MODEL})",
     )
     parser.add_argument("--port", type=int, default=None)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="llama.cpp's threads (default: PATTERNS_THREADS, else one per core; fewer on "
+        "a machine busy with other work)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("path", help="assemble and verify the model file, print its path")
     sub.add_parser("serve", help="serve until Ctrl-C")
@@ -37,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "path":
         print(model_file(model) if isinstance(model, ModelSpec) else model)
         return 0
-    with LocalServer(model, port=args.port) as server:
+    with LocalServer(model, port=args.port, n_threads=args.threads) as server:
         if args.command == "serve":
             print(f"serving {server.model_name} at {server.base_url} (Ctrl-C stops)", flush=True)
             try:

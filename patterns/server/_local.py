@@ -22,6 +22,29 @@ from ._models import QWEN_05B, ModelSpec, _port_taken, cache_dir, free_port, mod
 logger = logging.getLogger("patterns.server")
 
 
+KEPT_LOGS = 20
+"""Server logs kept in ``<cache>/logs`` (the newest; older ones of this naming go)."""
+
+
+def threads_from_env() -> int | None:
+    text = os.environ.get("PATTERNS_THREADS", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ServerError(
+            f"PATTERNS_THREADS={text!r}: expected a whole number of threads, 1 or more"
+        )
+    return int(text)
+
+
+def _prune_logs(directory: Path) -> None:
+    logs = sorted(directory.glob("server-*-*.log"), key=lambda p: p.stat().st_mtime)
+    for old in logs[: max(0, len(logs) - KEPT_LOGS + 1)]:
+        with contextlib.suppress(OSError):
+            if old.is_file() and not old.is_symlink():
+                old.unlink()
+
+
 class LocalServer:
     """Starts llama-cpp-python's server on 127.0.0.1 and stops it (and its children) on exit."""
 
@@ -45,10 +68,20 @@ class LocalServer:
         self.model = model
         self.port = port
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 2
+        self.n_threads = n_threads or threads_from_env() or os.cpu_count() or 2
+        """llama.cpp's threads (``PATTERNS_THREADS``; default: one per core). On a machine
+        busy with other work, fewer threads spin less against it."""
         self.startup_timeout = startup_timeout
-        self.log_path = log_path or cache_dir() / "server.log"
+        self._log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        """This server's own log (``<cache>/logs/server-<port>-<pid>.log`` unless given):
+        a ``ServerError`` shows this server's lines, never another's."""
+        if self._log_path is None:
+            self._log_path = cache_dir() / "logs" / f"server-{self.port}-{os.getpid()}.log"
+        return self._log_path
 
     @property
     def model_name(self) -> str:
@@ -65,9 +98,12 @@ class LocalServer:
             "PATTERNS_MODEL": self.model_name,
             # llama-cpp-python refuses json_schema; json_object + schema is its grammar mode.
             "PATTERNS_STRUCTURED_MODE": "json_object",
+            # One request at a time: a resend after a timeout waits behind the abandoned one.
+            "PATTERNS_RETRY_TIMEOUTS": "0",
         }
 
     def llm(self, **settings: Any) -> LLM:
+        settings.setdefault("retry_timeouts", False)
         return LLM.from_env(
             base_url=self.base_url, model=self.model_name, mode="json_object", **settings
         )
@@ -102,6 +138,7 @@ class LocalServer:
             raise ServerError(f"port {self.port} on 127.0.0.1 is already in use; pick another")
         command = self.command(path)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        _prune_logs(self.log_path.parent)
         with self.log_path.open("ab") as log:
             # A session of its own: Ctrl-C in the terminal reaches us, and we stop
             # the whole group, so no server (nor anything it started) outlives its owner.

@@ -10,6 +10,7 @@ process (benchmarks use it so the server does not share the client's CPU time).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 import threading
@@ -21,6 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ..core import LLM
+from ._batches import FakeBatches
+
+__all__ = ["FakeBatches", "Reply", "StubServer", "always", "by_schema", "completion",
+           "schema_title", "stub_server"]  # fmt: skip
 
 
 @dataclass
@@ -105,9 +110,17 @@ def stub_server(
     keep_alive: bool = False,
     record: bool = True,
     tls: ssl.SSLContext | None = None,
+    serial: bool = False,
+    batches: FakeBatches | None = None,
 ) -> Iterator[StubServer]:
-    """``record=False`` keeps counts only (a long benchmark); ``tls`` serves HTTPS."""
+    """``record=False`` keeps counts only (a long benchmark); ``tls`` serves HTTPS;
+    ``serial`` answers one chat request at a time (like a one-slot model server);
+    ``batches`` adds the files and batches endpoints (``FakeBatches``)."""
     stub = StubServer(script)
+    one_at_a_time = threading.Lock() if serial else contextlib.nullcontext()
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        return completion(stub.script(body), body.get("model", "stub"))
 
     class Handler(BaseHTTPRequestHandler):
         # Keep-alive, like a real endpoint (benchmarks); tests close each connection so
@@ -121,17 +134,29 @@ def stub_server(
 
         def do_GET(self) -> None:
             """``/stats``: requests answered and connections accepted so far."""
-            payload = json.dumps(
-                {"requests": stub.answered, "connections": stub.connections}
-            ).encode()
-            self.send_response(200)
+            if batches is not None and batches.handles(self.path):
+                found, status = batches.get(self.path, answer)
+                self._send(status, found)
+                return
+            self._send(200, {"requests": stub.answered, "connections": stub.connections})
+
+        def _send(self, status: int, data: dict[str, Any] | bytes) -> None:
+            payload = data if isinstance(data, bytes) else json.dumps(data).encode()
+            self.send_response(status)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
 
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            raw = self.rfile.read(int(self.headers["content-length"]))
+            if batches is not None and batches.handles(self.path):
+                self._send(200, batches.post(self.path, self.headers["content-type"], raw, answer))
+                return
+            with one_at_a_time:
+                self._chat(json.loads(raw))
+
+        def _chat(self, body: dict[str, Any]) -> None:
             stub.answered += 1
             if record:
                 stub.requests.append(body)
@@ -214,6 +239,7 @@ def main() -> None:
     parser.add_argument("--content", default='{"ok": true}')
     parser.add_argument("--answers", help="JSON: schema title -> answer, to answer by schema")
     parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS")
+    parser.add_argument("--serial", action="store_true", help="one request at a time")
     args = parser.parse_args()
     tls = None
     if args.tls:
@@ -227,7 +253,9 @@ def main() -> None:
                 for title, answer in json.loads(args.answers).items()
             }
         )
-    with stub_server(script, port=args.port, keep_alive=True, record=False, tls=tls):
+    with stub_server(
+        script, port=args.port, keep_alive=True, record=False, tls=tls, serial=args.serial
+    ):
         threading.Event().wait()
 
 

@@ -29,7 +29,7 @@ from evals import (
 from evals.cli import main
 from evals.suite import load_suites
 from patterns.testing.stub import StubServer, stub_server
-from tests.evals.test_library import EXAMPLE, model_answer
+from tests.evals.test_library import model_answer
 
 
 class ShortAnswers(Proportion):
@@ -46,15 +46,6 @@ class ShortAnswers(Proportion):
 def stub() -> Iterator[StubServer]:
     with stub_server(model_answer) as server:
         yield server
-
-
-@pytest.fixture
-def suite_file(tmp_path: Path) -> Path:
-    target = tmp_path / "project"
-    target.mkdir()
-    for name in ("triage.py", "tickets.yaml"):
-        (target / name).write_text((EXAMPLE / name).read_text())
-    return target / "triage.py"
 
 
 def with_measure(path: Path) -> list[Suite[Any, Any]]:

@@ -19,6 +19,7 @@ from patterns import (
     PatternsError,
     RateLimited,
     StructuredOutputError,
+    Trace,
 )
 from patterns.testing.stub import Reply, always, stub_server
 
@@ -136,6 +137,32 @@ def test_a_hang_past_the_timeout_is_cut_short() -> None:
         with pytest.raises(EndpointError, match="did not answer in time"):
             llm.parse(Answer, system="s", user="u", step="x")
     assert time.perf_counter() - started < 2
+
+
+def test_the_sdks_resends_are_counted_and_a_one_at_a_time_server_gets_none_after_a_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that computes one request at a time is still computing the abandoned
+    request: a resend would wait behind it. Every resend that is made is in the usage."""
+    with stub_server(always(Reply("busy", status=503, headers=FAST_RETRY), GOOD)) as stub:
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=2)
+        trace = Trace()
+        llm.parse(Answer, system="s", user="u", step="x", trace=trace)
+    assert (trace.usage.requests, trace.usage.retries) == (2, 1)
+    with stub_server(always(Reply('{"ok": true}', delay_s=1))) as stub:
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=2, timeout=0.2)
+        trace = Trace()
+        with pytest.raises(EndpointError, match=r"in time \(2 retries\)"):
+            llm.parse(Answer, system="s", user="u", step="x", trace=trace)
+        assert len(stub.requests) == 3
+        assert trace.usage.requests == 3
+        monkeypatch.setenv("PATTERNS_RETRY_TIMEOUTS", "0")
+        llm = LLM.from_env(base_url=stub.base_url, mode="json_object", max_retries=2, timeout=0.2)
+        trace = Trace()
+        with pytest.raises(EndpointError, match=r"in time \(0 retries\)"):
+            llm.parse(Answer, system="s", user="u", step="x", trace=trace)
+        assert len(stub.requests) == 4
+        assert trace.usage.requests == 1
 
 
 @pytest.mark.parametrize(

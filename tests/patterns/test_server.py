@@ -145,3 +145,37 @@ def test_a_cached_model_path_that_is_a_directory_is_a_server_error(
         model_file(spec)
     with pytest.raises(ServerError, match="is not a file"):
         LocalServer(tmp_path / "tiny.gguf").start()
+
+
+def test_each_server_writes_its_own_log_and_old_logs_are_pruned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATTERNS_CACHE_DIR", str(tmp_path / "cache"))
+    logs = tmp_path / "cache" / "logs"
+    logs.mkdir(parents=True)
+    for n in range(25):  # earlier servers' logs, and a file that is not one
+        (logs / f"server-{n}-1.log").write_text(f"old server {n}\n")
+    (logs / "notes.txt").write_text("mine")
+    first, second = LocalServer(tmp_path / "a.gguf"), LocalServer(tmp_path / "b.gguf")
+    first.port, second.port = 5001, 5002
+    assert first.log_path != second.log_path
+    assert first.log_path.parent == logs
+    first.log_path.write_text("first\n")
+    assert "first" in first._log_tail()
+    assert "first" not in second._log_tail()
+    from patterns.server._local import KEPT_LOGS, _prune_logs
+
+    _prune_logs(logs)
+    assert len(list(logs.glob("server-*.log"))) == KEPT_LOGS - 1
+    assert (logs / "notes.txt").read_text() == "mine"
+
+
+def test_the_thread_count_comes_from_the_environment_or_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATTERNS_THREADS", "1")
+    assert LocalServer(tmp_path / "a.gguf").n_threads == 1
+    assert LocalServer(tmp_path / "a.gguf", n_threads=3).n_threads == 3
+    monkeypatch.setenv("PATTERNS_THREADS", "many")
+    with pytest.raises(ServerError, match="PATTERNS_THREADS='many'"):
+        LocalServer(tmp_path / "a.gguf")
