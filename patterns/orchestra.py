@@ -15,7 +15,6 @@ see whether revising helped. Run it on the embedded model with
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from .core import (
     Trace,
     Usage,
     passes,
+    run_demo,
 )
 
 logger = logging.getLogger("patterns.orchestra")
@@ -378,6 +378,11 @@ async def review_and_revise(
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    result = asyncio.run(write_document(" ".join(sys.argv[1:])))
-    sys.stdout.write(result.final_version + "\n")
+    topic = " ".join(sys.argv[1:])
+    sys.exit(
+        run_demo(
+            lambda trace: write_document(topic, trace=trace),
+            lambda result: result.final_version,
+            logging.INFO,
+        )
+    )

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .calendar import Calendar, demo_calendar, listing
+from .calendar import Calendar, run_on_demo_calendar
 from .core import (
     DEFAULT_THRESHOLD,
     LLM,
@@ -294,10 +294,17 @@ async def process_request(
     )
 
 
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    demo = demo_calendar(system_clock)
-    result = asyncio.run(process_request(" ".join(sys.argv[1:]), calendar=demo))
+def _said(result: ParallelResult) -> str:
     routed = result.processed.response if result.processed else None
     said = routed.message if routed else (result.rejection.detail if result.rejection else "")
-    sys.stdout.write(f"{result.outcome}: {said}\nThe calendar now holds:\n{listing(demo)}\n")
+    return f"{result.outcome}: {said}"
+
+
+if __name__ == "__main__":
+    sys.exit(
+        run_on_demo_calendar(
+            lambda text, demo, trace: process_request(text, calendar=demo, trace=trace),
+            _said,
+            logging.INFO,
+        )
+    )

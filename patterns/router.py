@@ -17,7 +17,6 @@ it on the embedded model, on a seeded calendar, with
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -34,11 +33,11 @@ from .calendar import (
     apply,
     calendar_link,
     choice_type,
-    demo_calendar,
     labels,
     listing,
     mentioned,
     parse_event_details,
+    run_on_demo_calendar,
 )
 from .core import (
     DEFAULT_THRESHOLD,
@@ -270,14 +269,17 @@ async def route_calendar_request(
     )
 
 
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    demo = demo_calendar(system_clock)
-    result = asyncio.run(route_calendar_request(" ".join(sys.argv[1:]), calendar=demo))
+def _said(result: RouterResult) -> str:
     if result.response is not None:
-        sys.stdout.write(f"{result.outcome}: {result.response.message}\n")
-    else:
-        sys.stdout.write(
-            f"{result.outcome}: {result.rejection.detail if result.rejection else ''}\n"
+        return f"{result.outcome}: {result.response.message}"
+    return f"{result.outcome}: {result.rejection.detail if result.rejection else ''}"
+
+
+if __name__ == "__main__":
+    sys.exit(
+        run_on_demo_calendar(
+            lambda text, demo, trace: route_calendar_request(text, calendar=demo, trace=trace),
+            _said,
+            logging.WARNING,
         )
-    sys.stdout.write("The calendar now holds:\n" + listing(demo) + "\n")
+    )

@@ -45,6 +45,7 @@ PUBLIC = {
         "tool",
     },
     "patterns.core": {
+        "run_demo",
         "Attempt",
         "AuthenticationFailed",
         "CHAT_PATH",
@@ -107,6 +108,10 @@ PUBLIC = {
         "url_secrets",
     },
     "patterns.calendar": {
+        "run_on_demo_calendar",
+        "asks_to_change",
+        "short_title",
+        "stated_times",
         "Calendar",
         "CalendarTools",
         "ChangeError",

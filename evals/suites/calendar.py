@@ -27,6 +27,7 @@ from evals.measures import FailureRate
 from evals.obfuscate import variants
 from evals.suite import Suite, TaskContext
 from patterns import DEFAULT_THRESHOLD, LLM, chain, parallel, router
+from patterns.calendar import asks_to_change
 
 DATASET = Path(__file__).parent.parent / "datasets" / "calendar_requests.yaml"
 ROUTES = ["new_event", "modify_event", "other"]
@@ -48,6 +49,8 @@ class GateOutput(BaseModel):
     description: str
     is_calendar_event: bool
     confidence: float
+    changes_existing: bool = False
+    """Code read the message as a change to an existing event (the gate stops it)."""
     passed: bool
 
 
@@ -74,7 +77,8 @@ async def chain_gate(llm: LLM, text: str, context: TaskContext) -> GateOutput:
         description=extraction.description,
         is_calendar_event=extraction.is_calendar_event,
         confidence=extraction.confidence,
-        passed=chain.gate(extraction, DEFAULT_THRESHOLD) is None,
+        changes_existing=asks_to_change(text),
+        passed=chain.gate(extraction, DEFAULT_THRESHOLD, text) is None,
     )
 
 
@@ -107,7 +111,8 @@ async def checks(llm: LLM, text: str, context: TaskContext) -> ParallelOutput:
 def _gate_score(output: GateOutput) -> float:
     # The gate passes when the model says "event" with a confidence at the threshold: a
     # non-event scores 0, so a sweep over thresholds in (0, 1] is the gate itself.
-    return output.confidence if output.is_calendar_event else 0.0
+    passes = output.is_calendar_event and not output.changes_existing
+    return output.confidence if passes else 0.0
 
 
 QUICK = {"quick_group": "kind", "quick_per_group": 2}

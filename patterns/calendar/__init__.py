@@ -16,7 +16,7 @@ from ._changes import (
     mentioned,
 )
 from ._days import WEEKDAYS, resolve_day
-from ._demo import demo_calendar
+from ._demo import demo_calendar, run_on_demo_calendar
 from ._details import DETAILS_PROMPT, DetailsAnswer, parse_event_details
 from ._events import (
     Calendar,
@@ -30,6 +30,7 @@ from ._events import (
     calendar_link,
     resolve_start,
 )
+from ._reading import asks_to_change, short_title, stated_times
 from ._tools import CalendarTools
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "StartTime",
     "Title",
     "apply",
+    "asks_to_change",
     "calendar_link",
     "choice_type",
     "demo_calendar",
@@ -59,4 +61,7 @@ __all__ = [
     "parse_event_details",
     "resolve_day",
     "resolve_start",
+    "run_on_demo_calendar",
+    "short_title",
+    "stated_times",
 ]

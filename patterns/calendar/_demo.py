@@ -3,10 +3,16 @@ demonstrated on a calendar that holds something to change)."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Coroutine
 from datetime import datetime, time, timedelta
+from typing import Any, TypeVar
 
-from ..core import Clock
+from ..core import Clock, Trace, run_demo, system_clock
+from ._changes import listing
 from ._events import Calendar, EventDetails
+
+R = TypeVar("R")
 
 
 def demo_calendar(clock: Clock) -> Calendar:
@@ -25,3 +31,19 @@ def demo_calendar(clock: Clock) -> Calendar:
             EventDetails(name="Lunch with Ana", start=on(4, 12), participants=["Ana"]),
         ]
     )  # fmt: skip
+
+
+def run_on_demo_calendar(
+    act: Callable[[str, Calendar, Trace], Coroutine[Any, Any, R]],
+    said: Callable[[R], str],
+    level: int,
+) -> int:
+    """A pattern's command line on the demo calendar: the message from ``sys.argv``, what
+    the pattern said, then the calendar as it now is (``run_demo``: failures in a few
+    lines)."""
+    demo, text = demo_calendar(system_clock), " ".join(sys.argv[1:])
+    return run_demo(
+        lambda trace: act(text, demo, trace),
+        lambda result: f"{said(result)}\nThe calendar now holds:\n{listing(demo)}",
+        level,
+    )

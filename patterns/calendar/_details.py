@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from ..core import LLM, Clock, Trace, today_line
 from ._events import DayPhrase, EventDetails, Minutes, People, StartTime, Title, resolve_start
+from ._reading import short_title, stated_times
 
 
 class DetailsAnswer(BaseModel):
@@ -51,9 +52,13 @@ async def parse_event_details(llm: LLM, text: str, clock: Clock, trace: Trace) -
         trace=trace,
         context={"today": today},
     )
+    # What the message states outright is read by code: its clock time ("7:30pm" is
+    # 19:30, which a small model gets wrong), the length of a stated range, and a title
+    # that does not restate the whole request.
+    stated_start, stated_length = stated_times(text)
     return EventDetails(
-        name=answer.name,
-        start=resolve_start(answer.day, answer.start_time, today),
-        duration_minutes=answer.duration_minutes,
+        name=short_title(answer.name),
+        start=resolve_start(answer.day, stated_start or answer.start_time, today),
+        duration_minutes=stated_length or answer.duration_minutes,
         participants=answer.participants,
     )

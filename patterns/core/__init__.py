@@ -49,6 +49,7 @@ from ._confidence import (
     decision_probability,
     passes,
 )
+from ._demo import run_demo
 from ._errors import (
     Attempt,
     AuthenticationFailed,
@@ -145,6 +146,7 @@ __all__ = [
     "protect_logs",
     "redact",
     "redact_url",
+    "run_demo",
     "schema_of",
     "scrub",
     "short",

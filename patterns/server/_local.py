@@ -112,8 +112,9 @@ class LocalServer:
         """How the server process is started (tests replace it with a fake server)."""
         if importlib.util.find_spec("llama_cpp") is None:
             raise ServerError(
-                "llama-cpp-python is not installed; run: pip install '.[local]' "
-                "(it compiles llama.cpp once, about 3 to 16 minutes on 2 cores)"
+                "llama-cpp-python is not installed; run `nox -s server` (it compiles "
+                "llama.cpp once per machine: about 8 minutes on 2 idle cores, up to 16 on a "
+                "busy machine), or see the README's pip command"
             )
         command = [
             sys.executable, "-m", "llama_cpp.server", "--model", str(path),

@@ -92,7 +92,23 @@ TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
 instead of deep inside vcrpy with a bare TypeError."""
 
 
-def guarded_options(options: dict[str, Any], secrets: Secrets) -> dict[str, Any]:
+SERVER_ERRORS: list[int] = []
+"""5xx answers left out of the recording of the current test (the plugin reports them)."""
+
+
+def _no_server_errors(response: dict[str, Any]) -> dict[str, Any] | None:
+    """A 5xx is not saved: recorded once, it would replay forever (``None`` leaves it out
+    of the cassette; the test then fails, saying so)."""
+    status = int((response.get("status") or {}).get("code", 200))
+    if status >= 500:
+        SERVER_ERRORS.append(status)
+        return None
+    return response
+
+
+def guarded_options(
+    options: dict[str, Any], secrets: Secrets, record_server_errors: bool = False
+) -> dict[str, Any]:
     """The cassette options a project asked for, merged with the plugin's guarantees."""
     for name, (valid, expected) in TYPES.items():
         if name in options and not valid(options[name]):
@@ -117,6 +133,7 @@ def guarded_options(options: dict[str, Any], secrets: Secrets) -> dict[str, Any]
         scrub_request,  # last: nothing they do can bring back what it removes
     )
     merged["before_record_response"] = (
+        *(() if record_server_errors else (_no_server_errors,)),
         *(_keeping(hook, "before_record_response") for hook in theirs_response),
         functools.partial(scrub_response, secrets=secrets),
     )

@@ -13,7 +13,7 @@ import pytest
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from ._cassettes import MAX_CASSETTE_BYTES, CassetteError, ReadableYAML, llm_body, load_cassette
-from ._guard import PLUGIN_CONFIG, guarded_options
+from ._guard import PLUGIN_CONFIG, SERVER_ERRORS, guarded_options
 from ._scrub import Secrets
 
 INI_OPTIONS: dict[str, tuple[str, str | list[str]]] = {
@@ -30,6 +30,10 @@ INI_OPTIONS: dict[str, tuple[str, str | list[str]]] = {
         "request body keys left out of matching (recordings made on one model "
         "name replay under another)",
         ["model"],
+    ),
+    "llm_record_server_errors": (
+        "save 5xx answers while recording (default false: one recorded would replay forever)",
+        "false",
     ),
     "llm_structured_mode": (
         "the llm fixture's structured-output mode (PATTERNS_STRUCTURED_MODE overrides)",
@@ -59,8 +63,10 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     vcr.register_serializer("yaml", ReadableYAML(secrets))
     use_cassette = vcr.use_cassette
 
+    keep_errors = str(config.getini("llm_record_server_errors")).lower() in ("true", "1", "yes")
+
     def guarded_use_cassette(path: Any = None, **options: Any) -> Any:
-        guarded = guarded_options(options, secrets)
+        guarded = guarded_options(options, secrets, keep_errors)
         if path is not None:
             checked_cassette(vcr.path_transformer(os.path.join(vcr.cassette_library_dir, path)))
         return use_cassette(path, **guarded)
@@ -104,7 +110,17 @@ _CALL_FAILED = pytest.StashKey[bool]()
 def _every_interaction_played(
     vcr: Any, record_mode: str, request: pytest.FixtureRequest
 ) -> Iterator[None]:
+    SERVER_ERRORS.clear()
     yield
+    if SERVER_ERRORS:
+        codes = ", ".join(map(str, sorted(set(SERVER_ERRORS))))
+        SERVER_ERRORS.clear()
+        raise ServerErrorNotRecordedError(
+            f"the endpoint answered HTTP {codes} while recording {request.node.nodeid}; that "
+            "answer was not saved (recorded once, it would replay forever). Fix the endpoint "
+            "or the request and record again, or set llm_record_server_errors = true to "
+            "record it on purpose"
+        )
     if request.node.stash.get(_CALL_FAILED, False):
         return  # the test failed already: one report is enough
     if vcr is not None and record_mode != "none" and not vcr.data:
@@ -135,6 +151,10 @@ def checked_cassette(path: str) -> None:
         ) from None
 
 
+class ServerErrorNotRecordedError(AssertionError):
+    """The endpoint answered 5xx while recording; the answer was left out."""
+
+
 class NothingRecordedError(AssertionError):
     """A test marked to record made no request while recording: its cassette is empty."""
 
@@ -146,22 +166,51 @@ def record_command(config: pytest.Config, nodeid: str) -> str:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Add the re-record command to failures caused by stale or missing recordings."""
+    """A failure caused by a stale or missing recording is reported as the plugin's own:
+    what changed (the request body's diff), the cassette and the re-record command, in
+    place of vcrpy's traceback and its advice (``new_episodes``, a looser ``match_on``),
+    which this plugin refuses."""
     report = yield
     if report.when == "call":
         item.stash[_CALL_FAILED] = report.failed
-    if report.failed and call.excinfo is not None and _stale_recording(call.excinfo.value):
+    stale = _stale_recording(call.excinfo.value) if call.excinfo is not None else None
+    if report.failed and stale is not None:
+        path, line, _ = item.location
         report.longrepr = (
-            f"{report.longrepr}\n\n"
-            f"The recorded LLM calls of {item.nodeid} no longer match what the code "
-            "sends (a prompt, schema or setting changed), or were never recorded.\n"
+            f"{path}:{(line or 0) + 1}: the recorded LLM calls of {item.nodeid} no longer "
+            "match what the code sends (a prompt, schema or setting changed), or were "
+            f"never recorded.\n{_what_changed(stale, item.config)}\n\n"
             "If the change is intended, re-record this test against a real model:\n\n"
             f"    {record_command(item.config, item.nodeid)}\n"
         )
     return report
 
 
-def _stale_recording(error: BaseException | None) -> bool:
+def _what_changed(error: BaseException, config: pytest.Config) -> str:
+    if not isinstance(error, CannotOverwriteExistingCassetteException):
+        return f"{type(error).__name__}: {error}"
+    unmatched = frozenset(cast(list[str], config.getini("llm_unmatched_body_keys")))
+    sent, cassette = error.failed_request, error.cassette
+    found = f"cassette: {cassette._path}\n{sent.method} {sent.path}: "
+    same_path = [r for r in cassette.requests if (r.method, r.path) == (sent.method, sent.path)]
+    differences = []
+    for recorded in same_path:
+        try:
+            llm_body(sent, recorded, unmatched)
+        except AssertionError as difference:
+            differences.append(str(difference))
+    if differences:  # the closest recorded request: the shortest diff
+        return found + min(differences, key=lambda text: len(text.splitlines()))
+    if not same_path:
+        return found + "no recorded request to this path"
+    return found + (
+        "it matches a recorded request that was already played: the code now sends it more "
+        "often than when it was recorded"
+    )
+
+
+def _stale_recording(error: BaseException | None) -> BaseException | None:
+    """The recording error behind a failure (through the SDK's wrapping), if any."""
     while error is not None:
         if isinstance(
             error,
@@ -170,6 +219,6 @@ def _stale_recording(error: BaseException | None) -> bool:
             | CassetteError
             | NothingRecordedError,
         ):
-            return True
+            return error
         error = error.__cause__ or error.__context__
-    return False
+    return None

@@ -4,6 +4,10 @@ Each fault either recovers through bounded retries with backoff, or ends in a ty
 error from ``patterns.core`` whose message says what happened and what to do.
 """
 
+import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
@@ -182,3 +186,25 @@ def test_odd_and_hostile_text_reaches_the_model_as_data_only(text: str) -> None:
     system, user = body["messages"]
     assert user == {"role": "user", "content": text}  # byte for byte, as data
     assert text not in system["content"]  # instructions never contain user text
+
+
+def test_a_demo_that_times_out_says_so_in_a_few_lines() -> None:
+    """The command line of a pattern: what failed, the steps that had succeeded, and
+    what to do; no traceback."""
+    extracted = Reply(json.dumps({"is_calendar_event": True, "confidence_percent": 90,
+                                  "description": "lunch"}))  # fmt: skip
+    with stub_server(always(extracted, Reply("{}", delay_s=3))) as stub:
+        env = {**os.environ, "PATTERNS_BASE_URL": stub.base_url, "PATTERNS_TIMEOUT": "0.5",
+               "PATTERNS_STRUCTURED_MODE": "json_object",
+               "PATTERNS_RETRY_TIMEOUTS": "0"}  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "patterns.chain", "Lunch with Ana on Friday"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) <= 15, done.stderr
+    assert "Traceback" not in done.stderr
+    assert any(line.startswith("error: EndpointError:") and "PATTERNS_TIMEOUT" in line
+               for line in lines), done.stderr  # fmt: skip
+    assert lines[-1].startswith("steps before it: extract (1 request(s)")

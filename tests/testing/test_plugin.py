@@ -55,6 +55,14 @@ def test_a_user_project_records_replays_and_fails_on_a_changed_prompt(
     result.assert_outcomes(failed=2)
     output = result.stdout.str()
     assert "request body changed:" in output
+    # The plugin's report leads, alone: no vcrpy traceback, none of its advice
+    # (new_episodes, a looser match_on) that this plugin refuses.
+    assert "new_episodes" not in output
+    assert "match_on" not in output
+    assert "httpx_stubs.py" not in output
+    assert "CannotOverwrite" not in output
+    failures = output.split("= FAILURES =")[1].split("short test summary")[0]
+    assert len(failures.strip().splitlines()) <= 40  # two tests, about 16 lines each
     assert '-   "content": "Summarise the user\'s text in one short sentence' in output
     assert '+   "content": "Summarise the user\'s text in a single short sentence' in output
     assert (
@@ -219,3 +227,18 @@ def test_two_test_files_of_one_name_never_share_cassettes(
     )
     base = example.path if ini else example.path / "tests"
     assert sorted(str(p.relative_to(base)) for p in base.rglob("*.yaml")) == expected
+
+
+def test_a_5xx_answer_is_never_saved_while_recording(
+    example: pytest.Pytester, llm_stub: StartStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recorded once, a server error would replay forever: it is left out and the test
+    says why (unless the project asks for it with llm_record_server_errors)."""
+    stub = llm_stub(Reply("the model crashed", status=500))
+    monkeypatch.setenv("PATTERNS_BASE_URL", stub.base_url)
+    result = example.runpytest_subprocess("--record-mode=once", "-k", "article")
+    output = result.stdout.str()
+    assert "answered HTTP 500 while recording" in output
+    assert "llm_record_server_errors = true" in output
+    saved = cassettes(example.path)
+    assert not any("the model crashed" in text for text in saved.values())

@@ -1,0 +1,87 @@
+"""What code reads from a message itself: clock times, short titles, and requests to
+change an event that exists (the chain's gate). The phrasings below are not the
+dataset's: they were written for this test, by category, alongside the rules (so they
+check the categories, and are not held-out evidence of how the rules generalise)."""
+
+import pytest
+
+from patterns.calendar import asks_to_change, short_title, stated_times
+
+CHANGES = [
+    "Could you push the budget review back by an hour?",
+    "Please bring the standup forward to 8:45.",
+    "Let's cancel Thursday's dentist visit.",
+    "Drop Ana from tomorrow's planning call.",
+    "Make our sync 30 minutes instead of an hour.",
+    "Extend my 2pm by 15 minutes.",
+    "Change the client call to Wednesday.",
+    "Hi, can you move the offsite to next week?",
+    "The quarterly review needs to start at 10 now.",
+    "Rename the 3pm to 'Vendor pitch'.",
+    "Invite Dan and Mia to the retro.",
+    "Shift it to the afternoon please.",
+    "Delay the launch meeting by a day.",
+    "Our one-on-one is now at 4pm.",
+    "Take Bob off the design review.",
+    "Swap the marketing sync to Friday morning.",
+]
+NEW_EVENTS = [
+    "Schedule a meeting about the office move next Monday at 10.",
+    "Set up a call to discuss changes to the budget on Friday.",
+    "Book a session to update the roadmap on Tuesday at 2pm.",
+    "Add lunch with Bob to my calendar on Friday at noon.",
+    "Invite the team to a planning session on Friday at 11.",
+    "Put a dentist appointment in my calendar for Monday at 9am.",
+    "Add a 30 minute check-in with Priya on Thursday.",
+    "Bring the team together for pizza on Friday at 6pm.",
+    "Make a reservation for dinner with Sam on Saturday at 8pm.",
+    "Create a review of the move plan for Wednesday at 3.",
+    "Team lunch will be at noon on Friday, please add it.",
+    "Block Monday 9-11am for focus time.",
+    "Coffee with Lee tomorrow at 8:15am.",
+    "Can you set up a demo with the client on December 9 at 1pm?",
+]
+
+
+@pytest.mark.parametrize("text", CHANGES)
+def test_a_request_to_change_an_existing_event_is_recognised(text: str) -> None:
+    assert asks_to_change(text)
+
+
+@pytest.mark.parametrize("text", NEW_EVENTS)
+def test_a_new_event_is_not_taken_for_a_change(text: str) -> None:
+    assert not asks_to_change(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "minutes"),
+    [
+        ("Dinner at 7:30pm on Friday", "19:30", None),
+        ("Lunch next Friday at noon", "12:00", None),
+        ("board meeting on December 8 from 2pm to 5pm", "14:00", 180),
+        ("call at 9.30 am", "09:30", None),
+        ("gym tmrw 7am", "07:00", None),
+        ("review 14:30-15:15", "14:30", 45),
+        ("late call 11pm to 1am", "23:00", 120),
+        ("Set a sprint planning session on Monday at 10", None, None),  # 10am or pm?
+        ("Midnight release party", "00:00", None),
+    ],
+)
+def test_stated_clock_times_are_read_by_code(
+    text: str, start: str | None, minutes: int | None
+) -> None:
+    assert stated_times(text) == (start, minutes)
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("Lunch with Ana next Friday at noon to plan the launch", "Lunch with Ana"),
+        ("Schedule a team meeting next Tuesday at 2pm with Alice", "Team meeting"),
+        ("Team sync", "Team sync"),
+        ("Quarterly planning offsite for the whole engineering org", "Quarterly planning offsite"),
+    ],
+)
+def test_a_title_is_at_most_five_words_and_leaves_out_the_when(name: str, title: str) -> None:
+    assert short_title(name) == title
+    assert len(short_title(name).split()) <= 5
