@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -115,6 +116,11 @@ def _redacting_factory(
             clean = redact(message, _REGISTERED)
             if clean != message:
                 record.msg, record.args = clean, ()
+            if record.exc_info and record.exc_info[1] is not None:
+                # A logged traceback carries the exception's text (an HTTP error names
+                # the URL, password included): formatted and redacted here, once.
+                text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+                record.exc_text = redact(text, _REGISTERED)
         return record
 
     return factory
