@@ -154,6 +154,39 @@ def server(session: nox.Session) -> None:
     session.run("patterns-server", *(session.posargs or ["--help"]))
 
 
+SERVER_BUILD = [
+    "-DGGML_NATIVE=OFF", "-DGGML_AVX2=ON", "-DGGML_FMA=ON", "-DGGML_F16C=ON",
+    "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF",
+    "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON", "-DCMAKE_BUILD_TYPE=Release",
+]  # fmt: skip
+"""llama.cpp's server alone, portable CPU code, one static binary."""
+
+
+@nox.session(python=PYTHON, default=False)
+def llama_server(session: nox.Session) -> None:
+    """Build llama.cpp's own `llama-server` (the `PATTERNS_ENGINE=llama-server` option)
+    from the llama.cpp that llama-cpp-python's sdist vendors, once per machine, into
+    `~/.cache/llm-workflow-patterns/bin/` (needs a C++ compiler; cmake comes from PyPI)."""
+    target = WHEELS.parent / "bin" / "llama-server"
+    if target.exists():
+        session.log(f"{target} is built already")
+        return
+    session.install("pip", "cmake>=3.21", "ninja")  # build tools: only a C++ compiler is needed
+    sdist = Path(session.create_tmp()) / "sdist"
+    session.run("python", "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                "--dest", str(sdist), f"llama-cpp-python=={LLAMA_VERSION}")  # fmt: skip
+    archive = next(sdist.glob("llama_cpp_python-*.tar.gz"))
+    session.run("tar", "-xzf", str(archive), "-C", str(sdist), external=True)
+    source = next(sdist.glob("llama_cpp_python-*/vendor/llama.cpp"))
+    build = source / "build"
+    session.run("cmake", "-S", str(source), "-B", str(build), "-G", "Ninja", *SERVER_BUILD)
+    jobs = str(os.cpu_count() or 2)
+    session.run("cmake", "--build", str(build), "--target", "llama-server", "-j", jobs)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(build / "bin" / "llama-server", target)
+    session.log(f"built {target}")
+
+
 @nox.session(python=PYTHON, default=False)
 def evals(session: nox.Session) -> None:
     """Run the evals on the embedded model (or --model ...): `nox -s evals -- --quick`.

@@ -5,6 +5,7 @@
     python -m bench --orders      # request order and the server's cache (model)
     python -m bench --scale       # 100,000 cases: load, run, report; connections
     python -m bench --replicas    # one model on one replica and on two
+    python -m bench --engines     # llama-cpp-python's server against llama-server
     python -m bench --peers       # beside the bare SDK, pydantic-evals, inspect-ai,
                                         # promptfoo (installed in their own environments)
 
@@ -26,6 +27,7 @@ from patterns.server import LocalServer
 
 from .common import ROOT, Row, console, machine, stub_process
 from .distributed import replicas
+from .engines import engines
 from .harness import cache_speedup, core_overhead, harness_throughput, parallel_overlap, replay
 from .model import embedded_model, first_run, request_orders
 from .peers import peers
@@ -65,10 +67,18 @@ def main(argv: list[str] | None = None) -> int:
         "then again (about 5 minutes; needs the network)",
     )
     parser.add_argument("--replicas", action="store_true", help="only the replica figures")
+    parser.add_argument(
+        "--engines",
+        action="store_true",
+        help="only the engine comparison: llama-cpp-python's server and llama.cpp's "
+        "llama-server at 1, 2 and 4 slots (needs `nox -s llama_server`; about 15 minutes)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     if args.replicas:
         return _report(replicas(), args.out, started)
+    if args.engines:
+        return _report(engines(), args.out, started)
     if args.first_run:
         return _report(first_run(), args.out, started)
     if args.peers:

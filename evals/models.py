@@ -35,7 +35,7 @@ from pydantic import (
 
 from patterns import LLM
 from patterns.core import DEFAULT_MODEL, find_secret, redact_url
-from patterns.server import MODELS, LocalServer
+from patterns.server import MODELS, LocalServer, engine_from_env
 
 from .data import read_yaml
 
@@ -60,6 +60,11 @@ class ModelConfig(BaseModel):
     """Replicas of one model (``evals.replicas``): requests go to the least loaded."""
     embedded: str | None = None
     gguf: Path | None = None
+    engine: Literal["llama-cpp-python", "llama-server"] | None = None
+    """The server for an embedded model or GGUF (default: ``PATTERNS_ENGINE``, else
+    llama-cpp-python's)."""
+    slots: int | None = Field(default=None, ge=1, le=64)
+    """llama-server's parallel slots: requests it computes at once (default 1)."""
     key_env: str | None = None
     structured_mode: Literal["auto", "json_schema", "json_object", "prompt"] | None = None
     tool_mode: Literal["native", "emulated"] | None = None
@@ -89,6 +94,15 @@ class ModelConfig(BaseModel):
     @property
     def one_at_a_time(self) -> bool:
         return self.is_local if self.serial is None else self.serial
+
+    @property
+    def in_flight(self) -> int:
+        """Requests the endpoint computes at once: one per replica, or per slot."""
+        return len(self.endpoints) if self.endpoints else (self.slots or 1)
+
+    @property
+    def resolved_engine(self) -> str:
+        return self.engine or engine_from_env()
 
     @field_validator("name", "model")
     @classmethod
@@ -156,6 +170,11 @@ class ModelConfig(BaseModel):
         unused = {"key_env", "price", "concurrency", "serial", "endpoints"}
         data = self.model_dump(mode="json", exclude=unused)
         data["confidence"] = self.gate_confidence
+        data.pop("slots", None)  # how fast, not what it answers
+        if self.is_local:
+            data["engine"] = self.resolved_engine
+        else:
+            data.pop("engine", None)
         if self.endpoint:
             data["endpoint"] = redact_url(self.endpoint)
         if self.endpoints:
@@ -167,10 +186,11 @@ class ModelConfig(BaseModel):
     def cache_identity(self) -> str | None:
         """What the cache keys this model's answers by: the model file for a local server
         (its port changes every run), None for an endpoint (its URL is the identity)."""
+        engine = "" if self.resolved_engine == "llama-cpp-python" else f":{self.resolved_engine}"
         if self.embedded is not None:
-            return f"embedded:{MODELS[self.embedded].sha256}"
+            return f"embedded:{MODELS[self.embedded].sha256}{engine}"
         if self.gguf is not None:
-            return f"gguf:{self.identity()['gguf']}"
+            return f"gguf:{self.identity()['gguf']}{engine}"
         if self.endpoints:
             return f"replicas:{self.model or self.name}"
         return None
@@ -188,14 +208,13 @@ class ModelConfig(BaseModel):
         if self.prompt_schema:
             common["prompt_schema"] = self.prompt_schema
         if self.is_local:
-            server = (
-                LocalServer(self.gguf)
-                if self.gguf
-                else LocalServer(MODELS[self.embedded or DEFAULT_EMBEDDED])
-            )
+            server = LocalServer(
+                self.gguf or MODELS[self.embedded or DEFAULT_EMBEDDED],
+                engine=self.engine, slots=self.slots or 1,
+            )  # fmt: skip
             with server:
                 yield {**common, "base_url": server.base_url, "model": server.model_name,
-                       "mode": self.structured_mode or "json_object",
+                       "mode": self.structured_mode or server.structured_mode,
                        "retry_timeouts": False}  # fmt: skip
             return
         key = os.environ[self.key_env] if self.key_env else None

@@ -228,7 +228,7 @@ async def _run_model(
         # One request at a time (per replica), step by step: many cases in flight, the
         # server's prompt prefix reused (see ``schedule``); what each case computes is
         # unchanged.
-        transport = PrefixOrder(transport, slots=len(model.endpoints or [None]))
+        transport = PrefixOrder(transport, slots=model.in_flight)
     if options.cache:
         transport = CachingTransport(
             options.cache, inner=transport, endpoint=model.cache_identity()

@@ -140,6 +140,10 @@ PUBLIC = {
         "resolve_start",
     },
     "patterns.server": {
+        "ENGINES",
+        "Engine",
+        "engine_from_env",
+        "llama_server_binary",
         "LocalServer",
         "MODELS",
         "ModelSpec",

@@ -17,18 +17,29 @@ From Python::
 
 from ..core import ServerError
 from ._cli import main
-from ._local import LocalServer, stop_on_sigterm
+from ._local import (
+    ENGINES,
+    Engine,
+    LocalServer,
+    engine_from_env,
+    llama_server_binary,
+    stop_on_sigterm,
+)
 from ._models import MODELS, QWEN_05B, SMOLLM2_135M, ModelSpec, cache_dir, free_port, model_file
 
 __all__ = [
+    "ENGINES",
     "MODELS",
     "QWEN_05B",
     "SMOLLM2_135M",
+    "Engine",
     "LocalServer",
     "ModelSpec",
     "ServerError",
     "cache_dir",
+    "engine_from_env",
     "free_port",
+    "llama_server_binary",
     "main",
     "model_file",
     "stop_on_sigterm",

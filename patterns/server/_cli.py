@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..core import DEFAULT_MODEL
-from ._local import LocalServer, stop_on_sigterm
+from ._local import ENGINES, LocalServer, stop_on_sigterm
 from ._models import MODELS, ModelSpec, model_file
 
 logger = logging.getLogger("patterns.server")
@@ -31,6 +31,16 @@ def main(argv: list[str] | None = None) -> int:
         help="llama.cpp's threads (default: PATTERNS_THREADS, else one per core; fewer on "
         "a machine busy with other work)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="the server: llama-cpp-python's (default; PATTERNS_ENGINE) or llama.cpp's "
+        "llama-server (built by `nox -s llama_server`)",
+    )
+    parser.add_argument(
+        "--slots", type=int, default=1, help="llama-server: requests computed at once"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("path", help="assemble and verify the model file, print its path")
     sub.add_parser("serve", help="serve until Ctrl-C")
@@ -44,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "path":
         print(model_file(model) if isinstance(model, ModelSpec) else model)
         return 0
-    with LocalServer(model, port=args.port, n_threads=args.threads) as server:
+    with LocalServer(
+        model, port=args.port, n_threads=args.threads, engine=args.engine, slots=args.slots
+    ) as server:
         if args.command == "serve":
             print(f"serving {server.model_name} at {server.base_url} (Ctrl-C stops)", flush=True)
             try:

@@ -7,6 +7,7 @@ import ctypes
 import importlib.util
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,12 +15,41 @@ import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from ..core import LLM, ServerError
 from ._models import QWEN_05B, ModelSpec, _port_taken, cache_dir, free_port, model_file
 
 logger = logging.getLogger("patterns.server")
+
+
+Engine = Literal["llama-cpp-python", "llama-server"]
+ENGINES: tuple[Engine, ...] = ("llama-cpp-python", "llama-server")
+
+
+def engine_from_env() -> Engine:
+    """``PATTERNS_ENGINE``: ``llama-cpp-python`` (the default, from the ``local`` extra)
+    or ``llama-server`` (llama.cpp's own server: ``PATTERNS_LLAMA_SERVER`` or on PATH)."""
+    text = os.environ.get("PATTERNS_ENGINE", "").strip() or "llama-cpp-python"
+    if text not in ENGINES:
+        raise ServerError(f"PATTERNS_ENGINE={text!r}: expected one of {', '.join(ENGINES)}")
+    return text
+
+
+def llama_server_binary() -> str:
+    """llama.cpp's ``llama-server``: ``PATTERNS_LLAMA_SERVER``, else on PATH, else the
+    one ``nox -s llama_server`` builds into the cache folder."""
+    for found in (
+        os.environ.get("PATTERNS_LLAMA_SERVER"),
+        shutil.which("llama-server"),
+        str(cache_dir() / "bin" / "llama-server"),
+    ):
+        if found and os.path.isfile(found) and os.access(found, os.X_OK):
+            return found
+    raise ServerError(
+        "llama.cpp's llama-server was not found: build it with `nox -s llama_server`, or "
+        "set PATTERNS_LLAMA_SERVER to its path (or PATTERNS_ENGINE=llama-cpp-python)"
+    )
 
 
 KEPT_LOGS = 20
@@ -58,7 +88,14 @@ class LocalServer:
         startup_timeout: float = 180.0,
         log_path: Path | None = None,
         ram_cache: bool = False,
+        engine: Engine | None = None,
+        slots: int = 1,
     ) -> None:
+        self.engine: Engine = engine or engine_from_env()
+        """Which server serves the GGUF (``PATTERNS_ENGINE``)."""
+        self.slots = slots
+        """Requests computed at once (llama-server's ``--parallel``; llama-cpp-python's
+        server has one)."""
         self.ram_cache = ram_cache
         """Start the server with ``--cache true``: a RAM cache of saved prompt states (up
         to 2 GiB), so a prompt can reuse a prefix evaluated before the previous request.
@@ -91,25 +128,35 @@ class LocalServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    @property
+    def structured_mode(self) -> str:
+        # llama-cpp-python refuses json_schema; json_object + schema is its grammar mode.
+        return "json_schema" if self.engine == "llama-server" else "json_object"
+
     def env(self) -> dict[str, str]:
         """What a child process needs to use this server through ``LLM.from_env()``."""
         return {
             "PATTERNS_BASE_URL": self.base_url,
             "PATTERNS_MODEL": self.model_name,
-            # llama-cpp-python refuses json_schema; json_object + schema is its grammar mode.
-            "PATTERNS_STRUCTURED_MODE": "json_object",
+            "PATTERNS_STRUCTURED_MODE": self.structured_mode,
             # One request at a time: a resend after a timeout waits behind the abandoned one.
             "PATTERNS_RETRY_TIMEOUTS": "0",
         }
 
     def llm(self, **settings: Any) -> LLM:
         settings.setdefault("retry_timeouts", False)
-        return LLM.from_env(
-            base_url=self.base_url, model=self.model_name, mode="json_object", **settings
-        )
+        settings.setdefault("mode", self.structured_mode)
+        return LLM.from_env(base_url=self.base_url, model=self.model_name, **settings)
 
     def command(self, path: Path) -> list[str]:
         """How the server process is started (tests replace it with a fake server)."""
+        if self.engine == "llama-server":
+            return [
+                llama_server_binary(), "--model", str(path), "--alias", self.model_name,
+                "--host", "127.0.0.1", "--port", str(self.port),
+                "--ctx-size", str(self.n_ctx * self.slots), "--parallel", str(self.slots),
+                "--threads", str(self.n_threads), "--jinja", "--no-webui",
+            ]  # fmt: skip
         if importlib.util.find_spec("llama_cpp") is None:
             raise ServerError(
                 "llama-cpp-python is not installed; run `nox -s server` (it compiles "

@@ -179,3 +179,46 @@ def test_the_thread_count_comes_from_the_environment_or_is_refused(
     monkeypatch.setenv("PATTERNS_THREADS", "many")
     with pytest.raises(ServerError, match="PATTERNS_THREADS='many'"):
         LocalServer(tmp_path / "a.gguf")
+
+
+def test_llama_cpps_own_server_is_an_engine_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATTERNS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("PATTERNS_LLAMA_SERVER", raising=False)
+    server = LocalServer(tmp_path / "m.gguf", engine="llama-server", slots=4)
+    server.port = 5003
+    with pytest.raises(ServerError, match="nox -s llama_server"):
+        server.command(tmp_path / "m.gguf")
+    binary = tmp_path / "llama-server"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    monkeypatch.setenv("PATTERNS_LLAMA_SERVER", str(binary))
+    command = server.command(tmp_path / "m.gguf")
+    assert command[0] == str(binary)
+    assert command[command.index("--parallel") + 1] == "4"
+    assert command[command.index("--ctx-size") + 1] == str(4 * server.n_ctx)  # n_ctx a slot
+    assert server.env()["PATTERNS_STRUCTURED_MODE"] == "json_schema"
+    assert LocalServer(tmp_path / "m.gguf").env()["PATTERNS_STRUCTURED_MODE"] == "json_object"
+    monkeypatch.setenv("PATTERNS_ENGINE", "vllm")
+    with pytest.raises(ServerError, match="PATTERNS_ENGINE='vllm'"):
+        LocalServer(tmp_path / "m.gguf")
+
+
+def test_the_engine_is_part_of_a_runs_identity_and_of_the_cache_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from evals.models import ModelConfig
+
+    monkeypatch.delenv("PATTERNS_ENGINE", raising=False)
+    default = ModelConfig(name="q", embedded="qwen2.5-coder-0.5b-instruct")
+    other = default.model_copy(update={"engine": "llama-server", "slots": 4})
+    assert default.identity()["engine"] == "llama-cpp-python"
+    assert other.identity()["engine"] == "llama-server"
+    assert "slots" not in other.identity()  # how fast, not what it answers
+    assert default.cache_identity() != other.cache_identity()
+    assert other.in_flight == 4
+    assert default.in_flight == 1
+    monkeypatch.setenv("PATTERNS_ENGINE", "llama-server")
+    assert default.identity()["engine"] == "llama-server"
