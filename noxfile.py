@@ -3,6 +3,7 @@
 import fcntl
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -173,7 +174,8 @@ def llama_server(session: nox.Session) -> None:
         return
     session.install("pip", "cmake>=3.21", "ninja")  # build tools: only a C++ compiler is needed
     sdist = Path(session.create_tmp()) / "sdist"
-    session.run("python", "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+    shutil.rmtree(sdist, ignore_errors=True)  # a fresh source and build folder each time
+    session.run("python", "-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python",
                 "--dest", str(sdist), f"llama-cpp-python=={LLAMA_VERSION}")  # fmt: skip
     archive = next(sdist.glob("llama_cpp_python-*.tar.gz"))
     session.run("tar", "-xzf", str(archive), "-C", str(sdist), external=True)
