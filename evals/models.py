@@ -7,6 +7,12 @@
         price: [0.15, 0.60]           # USD per million input and output tokens
       - name: qwen                   # the embedded model
         embedded: qwen2.5-coder-0.5b-instruct
+      - name: qwen-fast              # the same GGUF on llama.cpp's llama-server
+        embedded: qwen2.5-coder-0.5b-instruct
+        engine: llama-server
+        slots: 2
+      - name: qwen-7b                # one model, several replicas (least loaded first)
+        endpoints: [http://gpu1:8000/v1, http://gpu2:8000/v1]
     judge: gpt-4o-mini               # one of the above
 
 A flag is ``embedded``, ``embedded:NAME``, ``gguf:PATH`` or ``MODEL@BASE_URL``.
