@@ -16,11 +16,12 @@ case records it); one the batch never reached (an expired batch) goes out again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,18 +149,15 @@ async def rounds(
     )
 
 
-class _client:
+@contextlib.asynccontextmanager
+async def _client(settings: dict[str, object]) -> AsyncIterator[LLM]:
     """An ``LLM`` on the model's endpoint with its own connections (not the cache's)."""
-
-    def __init__(self, settings: dict[str, object]) -> None:
-        wanted = {k: v for k, v in settings.items() if k in ("base_url", "api_key", "model")}
-        self.llm = LLM.from_env(**wanted, max_answer_bytes=1 << 31)  # type: ignore[arg-type]
-
-    async def __aenter__(self) -> LLM:
-        return self.llm
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.llm.aclose()
+    wanted = {k: v for k, v in settings.items() if k in ("base_url", "api_key", "model")}
+    llm = LLM.from_env(**wanted, max_answer_bytes=1 << 31)  # type: ignore[arg-type]
+    try:
+        yield llm
+    finally:
+        await llm.aclose()
 
 
 def _api(llm: LLM) -> Any:
