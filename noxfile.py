@@ -74,9 +74,19 @@ def local_wheels(session: nox.Session) -> str:
     return str(WHEELS)
 
 
+ENGINE = os.environ.get("PATTERNS_ENGINE", "").strip() or "llama-cpp-python"
+"""The embedded model's server (``PATTERNS_ENGINE``, as `patterns-server` reads it)."""
+
+
 def install_local(session: nox.Session, extras: str) -> None:
-    """``-e .[extras]`` with llama-cpp-python from the machine's one built wheel."""
-    session.install("--find-links", local_wheels(session), "-e", f".[{extras}]")
+    """``-e .[extras]`` with llama-cpp-python from the machine's one built wheel; with
+    ``PATTERNS_ENGINE=llama-server``, the GGUF's wheels only (the ``model`` extra) and
+    llama.cpp's server built once for the machine instead."""
+    if ENGINE == "llama-server":
+        build_llama_server(session)
+        session.install("-e", f".[{extras.replace('local', 'model')}]")
+    else:
+        session.install("--find-links", local_wheels(session), "-e", f".[{extras}]")
 
 
 def install_groups(session: nox.Session, *groups: str) -> None:
@@ -168,10 +178,22 @@ def llama_server(session: nox.Session) -> None:
     """Build llama.cpp's own `llama-server` (the `PATTERNS_ENGINE=llama-server` option)
     from the llama.cpp that llama-cpp-python's sdist vendors, once per machine, into
     `~/.cache/llm-workflow-patterns/bin/` (needs a C++ compiler; cmake comes from PyPI)."""
+    build_llama_server(session)
+
+
+def build_llama_server(session: nox.Session) -> None:
     target = WHEELS.parent / "bin" / "llama-server"
-    if target.exists():
-        session.log(f"{target} is built already")
-        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a concurrent session waits for the one build
+        if target.exists():
+            session.log(f"{target} is built already")
+            return
+        session.log("building llama-server once for this machine")
+        _build_llama_server(session, target)
+
+
+def _build_llama_server(session: nox.Session, target: Path) -> None:
     session.install("pip", "cmake>=3.21", "ninja")  # build tools: only a C++ compiler is needed
     sdist = Path(session.create_tmp()) / "sdist"
     shutil.rmtree(sdist, ignore_errors=True)  # a fresh source and build folder each time
@@ -184,7 +206,6 @@ def llama_server(session: nox.Session) -> None:
     session.run("cmake", "-S", str(source), "-B", str(build), "-G", "Ninja", *SERVER_BUILD)
     jobs = str(os.cpu_count() or 2)
     session.run("cmake", "--build", str(build), "--target", "llama-server", "-j", jobs)
-    target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(build / "bin" / "llama-server", target)
     session.log(f"built {target}")
 

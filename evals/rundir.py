@@ -34,9 +34,13 @@ class Fingerprint(BaseModel):
     epochs: int
     shard: str | None = None
     """``I/N`` for one shard of a run (``--shard``); None: the whole run."""
+    examples: str | None = None
+    """The digest of the dev-split cases a suite shows as worked examples (None: none)."""
 
     def digest(self) -> str:
-        data = self.model_dump(mode="json", exclude={"shard"} if self.shard is None else None)
+        # A field that is None is left out: runs without it keep their digests.
+        unset = {name for name in ("shard", "examples") if getattr(self, name) is None}
+        data = self.model_dump(mode="json", exclude=unset)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def whole(self) -> Fingerprint:
@@ -95,6 +99,7 @@ def fingerprint(
     judge: ModelConfig | None,
     epochs: int,
     shard: tuple[int, int] | None = None,
+    examples: Dataset[Any, Any] | None = None,
 ) -> Fingerprint:
     return Fingerprint(
         suite=suite.name,
@@ -106,6 +111,7 @@ def fingerprint(
         commit=git_commit(),
         epochs=epochs,
         shard=f"{shard[0]}/{shard[1]}" if shard else None,
+        examples=examples.digest() if examples is not None else None,
     )
 
 

@@ -128,8 +128,10 @@ async def run_suite(
     judge: ModelConfig | None,
     options: Options,
 ) -> SuiteRun:
-    dataset = select(suite, suite.load(), options)
-    identity = fingerprint(suite, dataset, models, judge, options.epochs, options.shard)
+    loaded = suite.load()
+    dataset = select(suite, loaded, options)
+    examples = loaded.only({"dev"}) if suite.examples else None
+    identity = fingerprint(suite, dataset, models, judge, options.epochs, options.shard, examples)
     directory = run_directory(options.out, suite.name, options.say, identity, options.fresh)
     path = directory / RESULTS
     run_models = list(models) if suite.uses_model else [ModelConfig(name=NO_MODEL)]
@@ -154,10 +156,12 @@ async def run_suite(
                 return [(c, e) for c, e in mine if (suite.name, name, c.id, e) not in done]
 
             if options.batch is not None and suite.uses_model:
-                found = await _batched(suite, model, judge, todo, done, out, options, directory)
+                found = await _batched(
+                    suite, model, judge, todo, done, out, options, directory, examples
+                )
                 stats = _added(stats, found)
             elif todo():
-                await _run_model(suite, model, judge, todo(), out, options, done)
+                await _run_model(suite, model, judge, todo(), out, options, done, examples)
     info = RunInfo.model_validate_json((directory / "run.json").read_text())
     info.updated, info.cases, info.reused, info.origin = (
         datetime.now(UTC).isoformat(),
@@ -182,6 +186,7 @@ async def _batched(
     out: ResultsFile,
     options: Options,
     directory: Path,
+    examples: Dataset[Any, Any] | None,
 ) -> BatchStats:
     """Batch rounds of one model (``evals.batch``): each round runs the cases not yet
     recorded, replaying the cache; what missed goes out as the next batch."""
@@ -190,7 +195,7 @@ async def _batched(
 
     async def one_round(collector: Collector) -> None:
         if pending := todo():
-            await _run_model(suite, model, judge, pending, out, options, done, collector)
+            await _run_model(suite, model, judge, pending, out, options, done, examples, collector)
 
     with model.settings() as settings:
         return await batch.rounds(
@@ -216,6 +221,7 @@ async def _run_model(
     out: ResultsFile,
     options: Options,
     done: set[tuple[str, str, str, int]],
+    examples: Dataset[Any, Any] | None = None,
     collector: Collector | None = None,
 ) -> None:
     serial = model.one_at_a_time and suite.uses_model
@@ -254,7 +260,9 @@ async def _run_model(
                 EPOCH.set(epoch)
                 deferral = Deferral()
                 batch.DEFERRED.set(deferral)
-                record = await run_case(suite, model.name, llm, judge_llm, case, epoch, options)
+                record = await run_case(
+                    suite, model.name, llm, judge_llm, case, epoch, options, examples
+                )
                 if deferral.deferred:
                     return  # its next request is in the batch: run again next round
                 out.append(record)
@@ -273,6 +281,7 @@ async def run_case(
     case: Case[Any, Any],
     epoch: int,
     options: Options | None = None,
+    examples: Dataset[Any, Any] | None = None,
 ) -> Record:
     """One case on one model: the task, then every check, within the case's deadline.
     Any failure of the model or of the user's code is the case's recorded error, with
@@ -285,7 +294,8 @@ async def run_case(
     checks: dict[str, CheckResult] = {}
 
     async def task_and_checks() -> Any:
-        context = TaskContext(case=case, trace=trace, judge=judge)
+        others = [c for c in examples.cases if c.id != case.id] if examples else []
+        context = TaskContext(case=case, trace=trace, judge=judge, examples=others)
         result = await suite.task(llm, case.input, context)
         for check in suite.checks:
             found = await check.run(result, CheckContext(case=case, judge=judge, trace=trace))

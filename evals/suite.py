@@ -55,6 +55,10 @@ class TaskContext:
     case: Case[Any, Any]
     trace: Trace
     judge: LLM
+    examples: Sequence[Case[Any, Any]] = ()
+    """For a suite made with ``examples=True``: the dataset's dev-split cases other than
+    this one (whatever ``--split``, ``--quick`` or ``--case`` select), as worked examples
+    a task may show the model. Never a test case, never the case itself."""
 
 
 InputT = TypeVar("InputT")
@@ -82,6 +86,9 @@ class Suite(Generic[InputT, OutputT]):
     prompts and schemas the task sends. A change to any starts a new run, never a resume."""
     uses_model: bool = True
     """False for suites that measure deterministic code (no model, no server needed)."""
+    examples: bool = False
+    """True: each task gets the dataset's other dev-split cases (``TaskContext.examples``),
+    and their content is part of the run's identity."""
     extra: dict[str, Any] = field(default_factory=dict)
     origin: str | None = None
     """The suite file it was loaded from (None: built in, or made in code); a run

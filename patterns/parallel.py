@@ -16,6 +16,7 @@ import logging
 import re
 import sys
 import unicodedata
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -29,13 +30,14 @@ from .core import (
     Confident,
     Percent,
     Rejection,
+    TokenConfident,
     Trace,
     Usage,
     confidence_gate,
     short,
     system_clock,
 )
-from .router import RouterResult, route_calendar_request
+from .router import RouteExample, RouterResult, route_calendar_request
 
 logger = logging.getLogger("patterns.parallel")
 
@@ -63,7 +65,8 @@ class CalendarValidation(Confident):
     """The request restated in one short sentence."""
 
 
-class SecurityAnswer(BaseModel):
+class SecurityAnswer(TokenConfident):
+    decision = "verdict"
     model_config = ConfigDict(use_attribute_docstrings=True)
 
     verdict: Literal["ordinary_request", "manipulation_attempt"]
@@ -78,6 +81,9 @@ class SecurityCheck(BaseModel):
     screen_flags: list[RiskFlag]
     """What the deterministic screen found. Both layers count: measured on the embedded
     model, its verdict alone is the same for every message (see evals/)."""
+    manipulation_probability: float | None = None
+    """With ``LLM(confidence="tokens")``: the probability the model gave
+    ``manipulation_attempt`` (its two labels normalised); None otherwise."""
 
 
 class ParallelRejection(Rejection):
@@ -225,7 +231,15 @@ async def check_security(llm: LLM, text: str, trace: Trace) -> SecurityCheck:
         risk_flags=screened + flagged,
         model_verdict=answer.verdict,
         screen_flags=screened,
+        manipulation_probability=_manipulation(answer),
     )
+
+
+def _manipulation(answer: SecurityAnswer) -> float | None:
+    chosen = answer.token_confidence
+    if chosen is None:
+        return None
+    return chosen if answer.verdict == "manipulation_attempt" else 1 - chosen
 
 
 def gate(
@@ -249,7 +263,10 @@ async def process_request(
     clock: Clock = system_clock,
     threshold: float = DEFAULT_THRESHOLD,
     trace: Trace | None = None,
+    examples: Sequence[RouteExample] = (),
 ) -> ParallelResult:
+    """Validate and screen ``text`` at once, then let the router act on ``calendar``
+    (``examples``: its bank of labelled messages, see ``route_calendar_request``)."""
     llm = llm or LLM.from_env()
     trace = trace if trace is not None else Trace()
     logger.debug("input: %r", text)
@@ -280,8 +297,9 @@ async def process_request(
         )
 
     processed = await route_calendar_request(
-        text, calendar=calendar, llm=llm, clock=clock, threshold=threshold, trace=trace.child()
-    )
+        text, calendar=calendar, llm=llm, clock=clock, threshold=threshold,
+        trace=trace.child(), examples=examples,
+    )  # fmt: skip
     trace.calls += processed.calls
     outcome = {"handled": "processed", "rejected": "not_handled", "failed": "failed"}
     return ParallelResult(

@@ -17,9 +17,10 @@ it on the embedded model, on a seeded calendar, with
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -52,6 +53,7 @@ from .core import (
     Trace,
     Usage,
     confidence_gate,
+    nearest,
     short,
     system_clock,
     today_line,
@@ -98,13 +100,15 @@ class RouterResult(BaseModel):
     usage: Usage
 
 
-ROUTE_PROMPT = (
+ROUTE_DEFINITIONS = (
     "You route messages sent to a calendar assistant. request_type: new_event when the "
     "message asks to schedule something new; modify_event when it asks to move, "
     "reschedule, shorten, lengthen or change who attends an event that already exists "
     "(move, push back, postpone, add or remove someone, make it longer); other for "
     "anything else: questions, emails, chat, tasks. description: the request in your own "
     "words. confidence_percent: how sure you are, 0 to 100.\n"
+)
+ROUTE_PROMPT = ROUTE_DEFINITIONS + (
     'Example: "Push the standup to 10." -> {"description": "Move the standup to 10am.", '
     '"request_type": "modify_event", "confidence_percent": 90}\n'
     'Example: "Coffee with Sam on Monday at 9?" -> {"description": "Coffee with Sam, '
@@ -112,6 +116,30 @@ ROUTE_PROMPT = (
     'Example: "What is the weather tomorrow?" -> {"description": "A weather question.", '
     '"request_type": "other", "confidence_percent": 95}'
 )
+"""The definitions and three fixed worked examples (without a bank of examples)."""
+
+
+class RouteExample(BaseModel):
+    """A labelled message: a bank of them lets the prompt show the nearest ones."""
+
+    text: str
+    request_type: RequestType
+
+
+EXAMPLES_SHOWN = 4
+
+
+def route_prompt(text: str, examples: Sequence[RouteExample] = ()) -> str:
+    """The routing prompt: the definitions and the fixed examples, or, given a bank of
+    labelled messages, the definitions and the bank's nearest examples to ``text``."""
+    if not examples:
+        return ROUTE_PROMPT
+    shown = nearest(text, examples, EXAMPLES_SHOWN, lambda example: example.text)
+    return ROUTE_DEFINITIONS + "\n".join(
+        f'Example: {json.dumps(e.text)} -> {{"request_type": "{e.request_type}"}}' for e in shown
+    )
+
+
 CHOOSE_PROMPT = (
     "You apply changes to a calendar. {today} The calendar holds:\n{events}\n"
     "event: the event the message asks to change, written exactly as listed, or none if "
@@ -147,9 +175,11 @@ def describe_event(event: Event) -> str:
     )
 
 
-async def classify(llm: LLM, text: str, trace: Trace) -> RouteDecision:
+async def classify(
+    llm: LLM, text: str, trace: Trace, examples: Sequence[RouteExample] = ()
+) -> RouteDecision:
     return await short(llm).aparse(
-        RouteDecision, system=ROUTE_PROMPT, user=text, step="route", trace=trace
+        RouteDecision, system=route_prompt(text, examples), user=text, step="route", trace=trace
     )
 
 
@@ -228,12 +258,15 @@ async def route_calendar_request(
     clock: Clock = system_clock,
     threshold: float = DEFAULT_THRESHOLD,
     trace: Trace | None = None,
+    examples: Sequence[RouteExample] = (),
 ) -> RouterResult:
+    """Route ``text`` and act on ``calendar``. ``examples``: labelled messages, of which
+    the routing prompt shows the nearest to ``text`` (else three fixed ones)."""
     llm = llm or LLM.from_env()
     trace = trace if trace is not None else Trace()
     logger.debug("input: %r", text)
 
-    decision = await classify(llm, text, trace)
+    decision = await classify(llm, text, trace, examples)
     logger.info("routed to %s (confidence %.2f)", decision.request_type, decision.confidence)
     if rejection := gate(decision, threshold):
         logger.warning("gate rejected the request: %s (%s)", rejection.reason, rejection.detail)

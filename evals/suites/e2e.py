@@ -11,6 +11,7 @@ Every check is deterministic; both suites also count copied schema text.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from evals.calibrated import Abstention
 from evals.checks import Check, CheckResult
 from evals.copying import CopiedSchemaText
 from evals.data import Case, Dataset, load, read_yaml
@@ -253,12 +255,26 @@ and the gate is applied afterwards at the threshold calibrated on the dev split.
 gate acts before any handler, so this is the effect the gated router has."""
 
 
+@functools.cache
+def route_bank() -> tuple[tuple[str, router.RouteExample], ...]:
+    """The calendar dataset's dev split, labelled, by case id: the router suite's bank of
+    examples (this suite's own cases are only new events and changes: a bank of them
+    alone would never show an "other")."""
+    source = load(DATASET, str, Expected)
+    return tuple(
+        (c.id, router.RouteExample(text=c.input, request_type=c.expected.route))
+        for c in source.cases
+        if c.split == "dev" and c.expected is not None
+    )
+
+
 async def run_router(llm: LLM, text: str, context: TaskContext) -> RouterOutput:
     calendar = seeded()
     before = {e.id: e for e in calendar.events}
+    examples = [example for case, example in route_bank() if case != context.case.id]
     result = await router.route_calendar_request(
         text, calendar=calendar, llm=llm, clock=fixed_clock(NOW), trace=context.trace,
-        threshold=ROUTER_E2E_THRESHOLD,
+        threshold=ROUTER_E2E_THRESHOLD, examples=examples,
     )  # fmt: skip
     after = {e.id: e for e in calendar.events}
     return RouterOutput(
@@ -309,7 +325,7 @@ def effect_right(expected: E2EExpected, o: RouterOutput, text: str) -> tuple[boo
 def _effect(case: Case[Any, Any], o: RouterOutput) -> CheckResult:
     assert isinstance(case.expected, E2EExpected)
     ok, why = effect_right(case.expected, o, str(case.input))
-    return CheckResult(value=ok, expected=True, passed=ok, reason=why)
+    return CheckResult(value=ok, expected=True, passed=ok, reason=why, score=o.confidence)
 
 
 def _route(case: Case[Any, Any], o: RouterOutput) -> CheckResult:
@@ -341,10 +357,11 @@ ROUTER_E2E = Suite(
     measures=[
         Accuracy("route", name="router_e2e.route"),
         Accuracy("effect", name="router_e2e.calendar_effect_correct"),
+        Abstention("effect", name="router_e2e.gated"),
         FailureRate("copied_schema_text", name="router_e2e.copied_schema_text"),
     ],
     group_by=("split", "kind"),
-    sources=[router, Path(__file__), seeded_module],
+    sources=[router, Path(__file__), seeded_module, DATASET],
     extra={"quick_group": "kind", "quick_per_group": 3},
 )
 

@@ -34,8 +34,9 @@ Modules (private; their public names are exported here, the one documented place
 environment, the key policy), ``_dialogue`` (the retry loop, structured and tool
 interpreters), ``_openai`` (the SDK adapter: post path, error translation, completion
 checks), ``_modes`` (mode detection), ``_schema``, ``_confidence`` (percent and token
-confidence, the gate rule), ``_errors``, ``_tools``, ``_usage``, ``_clock``, and the
-infrastructure the evals share: ``_transport`` (bounded HTTP), ``_redact`` (secrets).
+confidence, the gate rule), ``_errors``, ``_tools``, ``_usage``, ``_clock``, ``_examples``
+(worked examples chosen for the message), and the infrastructure the evals share:
+``_transport`` (bounded HTTP), ``_redact`` (secrets).
 """
 
 from ._clock import Clock, fixed_clock, system_clock, today_line
@@ -45,6 +46,7 @@ from ._confidence import (
     Confident,
     Percent,
     Rejection,
+    TokenConfident,
     confidence_gate,
     decision_probability,
     passes,
@@ -65,6 +67,7 @@ from ._errors import (
     StructuredOutputError,
     TokenBudgetExceeded,
 )
+from ._examples import nearest
 from ._llm import LLM, SHORT_ANSWER_TOKENS, short
 from ._openai import CHAT_PATH
 from ._redact import (
@@ -130,6 +133,7 @@ __all__ = [
     "StructuredMode",
     "StructuredOutputError",
     "TokenBudgetExceeded",
+    "TokenConfident",
     "Tool",
     "ToolCall",
     "ToolMode",
@@ -142,6 +146,7 @@ __all__ = [
     "find_secret",
     "fixed_clock",
     "known",
+    "nearest",
     "passes",
     "protect_logs",
     "redact",

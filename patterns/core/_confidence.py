@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, Field, PrivateAttr, computed_field
@@ -17,18 +17,30 @@ Percent = Annotated[int, Field(ge=0, le=100)]
 more reliably than a 0..1 float (29/30 valid answers against 14/30, measured)."""
 
 
-class Confident(BaseModel):
-    """Mixin for answers with a ``confidence_percent: Percent`` field (declare it last,
-    so the model states its answer before how sure it is); adds ``confidence`` in 0..1.
-
-    ``decision`` names the field the confidence is about. With
-    ``LLM(confidence="tokens")`` on an endpoint that returns log probabilities, the
-    confidence is the probability the model gave the value it chose for that field, among
-    the values it could have chosen (``true``/``false``, or the labels), not the percent
-    it wrote."""
+class TokenConfident(BaseModel):
+    """Mixin for answers whose ``decision`` field (a boolean or a label) is read with its
+    probability: with ``LLM(confidence="tokens")`` on an endpoint that returns log
+    probabilities, ``token_confidence`` is the probability the model gave the value it
+    chose, among the values it could have chosen; None otherwise."""
 
     decision: ClassVar[str | None] = None
     _token_confidence: float | None = PrivateAttr(default=None)
+
+    @property
+    def token_confidence(self) -> float | None:
+        return self._token_confidence
+
+    def with_token_confidence(self, probability: float) -> Self:
+        copy = self.model_copy()
+        copy._token_confidence = probability
+        return copy
+
+
+class Confident(TokenConfident):
+    """Mixin for answers with a ``confidence_percent: Percent`` field (declare it last,
+    so the model states its answer before how sure it is); adds ``confidence`` in 0..1:
+    the token probability of ``decision`` where there is one (``TokenConfident``), else
+    the percent the model wrote."""
 
     if TYPE_CHECKING:
         confidence_percent: int
@@ -44,11 +56,6 @@ class Confident(BaseModel):
     @property
     def confidence_source(self) -> Literal["verbal", "tokens"]:
         return "verbal" if self._token_confidence is None else "tokens"
-
-    def with_token_confidence(self, probability: float) -> Confident:
-        copy = self.model_copy()
-        copy._token_confidence = probability
-        return copy
 
 
 class Rejection(BaseModel):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 from openai.types.chat import ChatCompletion, ChatCompletionMessage
 from pydantic import BaseModel, ValidationError
 
-from ._confidence import TOP_LOGPROBS, Confident, decision_probability
+from ._confidence import TOP_LOGPROBS, TokenConfident, decision_probability
 from ._errors import Attempt, InputError, ModelResponseError, StructuredOutputError
 from ._openai import excerpt
 from ._schema import compact, schema_of
@@ -95,7 +95,7 @@ def structured(
             answer = output_type.model_validate_json(_json_part(text), context=context)
         except ValidationError as error:
             raise Invalid.answer(text, _describe(error, completion)) from error
-        if by_tokens and isinstance(answer, Confident):
+        if by_tokens and isinstance(answer, TokenConfident):
             probability = decision_probability(completion, str(decision), schema)
             if probability is not None:
                 return cast(T, answer.with_token_confidence(probability))
