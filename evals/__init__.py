@@ -7,6 +7,7 @@ The pattern evals (``evals/suites/``) are suites like any a user writes; see the
 """
 
 from .batch import BatchError, Batching
+from .calibrated import Abstention, FlagAtRate, GateOnDev
 from .checks import Check, CheckContext, CheckResult, Criterion, Equals, Judge, Tolerance
 from .compare import Comparison, ComparisonError, compare
 from .data import Case, Dataset, DatasetError, load
@@ -33,6 +34,7 @@ from .runner import Options, SuiteRun, run_suite
 from .suite import Suite, TaskContext
 
 __all__ = [
+    "Abstention",
     "Accuracy",
     "Average",
     "BatchError",
@@ -55,7 +57,9 @@ __all__ = [
     "Estimate",
     "EvalError",
     "FailureRate",
+    "FlagAtRate",
     "Floor",
+    "GateOnDev",
     "Judge",
     "Mean",
     "Measure",

@@ -217,3 +217,67 @@ _RATES: tuple[tuple[bool, str, Direction], ...] = (
     (True, "detection_rate", "higher"),
     (False, "false_positive_rate", "lower"),
 )
+
+
+def _right_shares(records: Sequence[Record], check: str, threshold: float) -> dict[str, float]:
+    """Per case: the share of its repeats where "score >= threshold" is the expected yes/no."""
+    found = {}
+    for case, group in by_case(answered(records, check)).items():
+        right = [
+            (float(r.checks[check].score or 0.0) >= threshold) == bool(r.checks[check].expected)
+            for r in group
+        ]
+        found[case] = sum(right) / len(right)
+    return found
+
+
+def accuracy_threshold(dev: Sequence[Record], check: str) -> float | None:
+    """The dev split's most accurate threshold (of its positive scores, or above them
+    all: say no to everything); of equals, the highest. None without a dev case."""
+    used = answered(dev, check)
+    if not used:
+        return None
+    scores = {float(r.checks[check].score or 0.0) for r in used}
+    candidates = sorted({s for s in scores if s > 0} | {math.nextafter(max(scores), math.inf)})
+    return max(reversed(candidates), key=lambda t: sum(_right_shares(used, check, t).values()))
+
+
+@dataclass(frozen=True)
+class GateOnDev:
+    """A yes/no gate that says yes when ``check``'s score (0 for a no) reaches a
+    threshold, chosen on dev by ``accuracy_threshold``: on test, ``<name>.threshold`` and
+    ``<name>.accuracy`` at it (beside the configured threshold's own figures)."""
+
+    check: str
+    name: str
+
+    def _at(self, records: Sequence[Record]) -> tuple[float | None, list[Record]]:
+        dev = [r for r in records if r.split == "dev"]
+        test = [r for r in records if r.split == "test"]
+        return accuracy_threshold(dev, self.check), test
+
+    def compute(self, records: Sequence[Record]) -> list[MetricResult]:
+        threshold, test = self._at(records)
+        shares = _right_shares(test, self.check, threshold) if threshold is not None else {}
+        if threshold is None or not shares:
+            return []
+        return [
+            MetricResult(
+                name=f"{self.name}.threshold",
+                estimate=Estimate(threshold, None, None, len(by_case(records)) - len(shares)),
+            ),
+            MetricResult(
+                name=f"{self.name}.accuracy",
+                estimate=metrics.proportion(sum(shares.values()), len(shares)),
+            ),
+        ]
+
+    def compare(self, before: Sequence[Record], after: Sequence[Record]) -> list[MetricDelta]:
+        (t_old, old), (t_new, new) = self._at(before), self._at(after)
+        if t_old is None or t_new is None:
+            return []
+        a, b = _right_shares(old, self.check, t_old), _right_shares(new, self.check, t_new)
+        pairs = [(a[c], b[c]) for c in sorted(a.keys() & b.keys())]
+        return (
+            [delta(f"{self.name}.accuracy", pairs, {}, "higher", proportion=True)] if pairs else []
+        )

@@ -26,7 +26,7 @@ import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 from urllib.parse import urlsplit
 
 import httpx2
@@ -41,7 +41,7 @@ from pydantic import (
 
 from patterns import LLM
 from patterns.core import DEFAULT_MODEL, find_secret, redact_url
-from patterns.server import MODELS, LocalServer, engine_from_env
+from patterns.server import MODELS, Engine, LocalServer, engine_from_env, resolve_slots
 
 from .data import read_yaml
 
@@ -70,7 +70,8 @@ class ModelConfig(BaseModel):
     """The server for an embedded model or GGUF (default: ``PATTERNS_ENGINE``, else
     llama-cpp-python's)."""
     slots: int | None = Field(default=None, ge=1, le=64)
-    """llama-server's parallel slots: requests it computes at once (default 1)."""
+    """llama-server's parallel slots: requests it computes at once (default:
+    ``PATTERNS_SLOTS``, else 2)."""
     key_env: str | None = None
     structured_mode: Literal["auto", "json_schema", "json_object", "prompt"] | None = None
     tool_mode: Literal["native", "emulated"] | None = None
@@ -104,7 +105,11 @@ class ModelConfig(BaseModel):
     @property
     def in_flight(self) -> int:
         """Requests the endpoint computes at once: one per replica, or per slot."""
-        return len(self.endpoints) if self.endpoints else (self.slots or 1)
+        if self.endpoints:
+            return len(self.endpoints)
+        if self.is_local:
+            return resolve_slots(cast(Engine, self.resolved_engine), self.slots)
+        return self.slots or 1
 
     @property
     def resolved_engine(self) -> str:
@@ -216,7 +221,7 @@ class ModelConfig(BaseModel):
         if self.is_local:
             server = LocalServer(
                 self.gguf or MODELS[self.embedded or DEFAULT_EMBEDDED],
-                engine=self.engine, slots=self.slots or 1,
+                engine=self.engine, slots=self.slots,
             )  # fmt: skip
             with server:
                 yield {**common, "base_url": server.base_url, "model": server.model_name,

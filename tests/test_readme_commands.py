@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from evals.cli import parser as evals_parser
+from patterns.server._cli import parser as server_parser
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
@@ -74,6 +75,8 @@ def test_each_readme_command_names_what_exists(title: str, line: str) -> None:
         evals_parser().parse_args(args)  # exits (fails the test) on an unknown flag
         for path in (a for a in args if a.endswith(".py")):
             assert (ROOT / path).is_file(), f"{line}: no file {path}"
+    elif tool == "patterns-server":
+        server_parser().parse_args(args)
     elif tool == "pytest":
         flags = {a.split("=")[0] for a in args if a.startswith("-")}
         assert flags <= PYTEST_FLAGS, f"{line}: unknown flags {flags - PYTEST_FLAGS}"

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from evals.calibrated import Abstention, FlagAtRate
+from evals.calibrated import Abstention, FlagAtRate, GateOnDev
 from evals.checks import Equals
 from evals.copying import CopiedSchemaText
 from evals.data import Case, Dataset, load
@@ -142,6 +142,7 @@ CHAIN = Suite(
     ],
     measures=[
         Binary("gate", name="chain_gate", threshold=DEFAULT_THRESHOLD),
+        GateOnDev("gate", name="chain_gate.dev_threshold"),
         FailureRate("copied_schema_text", name="chain.copied_schema_text"),
     ],
     group_by=("split", "kind"),

@@ -1,4 +1,4 @@
-"""``patterns-server``: serve, exec or locate the embedded model."""
+"""``patterns-server``: serve, exec, locate or build the embedded model's server."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 
 from ..core import DEFAULT_MODEL
+from ._build import build_llama_server
 from ._local import ENGINES, LocalServer, stop_on_sigterm
 from ._models import MODELS, ModelSpec, model_file
 
 logger = logging.getLogger("patterns.server")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="patterns-server", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--model",
@@ -35,21 +36,35 @@ def main(argv: list[str] | None = None) -> int:
         "--engine",
         choices=ENGINES,
         default=None,
-        help="the server: llama-cpp-python's (default; PATTERNS_ENGINE) or llama.cpp's "
-        "llama-server (built by `nox -s llama_server`)",
+        help="the server: llama.cpp's llama-server (the default, PATTERNS_ENGINE; built by "
+        "`patterns-server build`) or llama-cpp-python's (the python-server extra)",
     )
     parser.add_argument(
-        "--slots", type=int, default=1, help="llama-server: requests computed at once"
+        "--slots",
+        type=int,
+        default=None,
+        help="llama-server: requests computed at once (default: PATTERNS_SLOTS, else 2)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("path", help="assemble and verify the model file, print its path")
+    sub.add_parser(
+        "build", help="compile llama.cpp's llama-server once for this machine (a few minutes)"
+    )
     sub.add_parser("serve", help="serve until Ctrl-C")
     run = sub.add_parser("exec", help="start the server, run a command with PATTERNS_* set, stop")
     run.add_argument("argv", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = parser()
+    args = cli.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop_on_sigterm()
 
+    if args.command == "build":
+        print(build_llama_server())
+        return 0
     model: ModelSpec | Path = MODELS.get(args.model or DEFAULT_MODEL) or Path(args.model)
     if args.command == "path":
         print(model_file(model) if isinstance(model, ModelSpec) else model)
@@ -66,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 130
         command = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
         if not command:
-            parser.error("exec needs a command after --")
+            cli.error("exec needs a command after --")
         try:
             return subprocess.call(command, env={**os.environ, **server.env()})
         except KeyboardInterrupt:

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from ..core import LLM, ServerError
+from ._build import built_binary
 from ._models import QWEN_05B, ModelSpec, _port_taken, cache_dir, free_port, model_file
 
 logger = logging.getLogger("patterns.server")
@@ -28,27 +29,51 @@ ENGINES: tuple[Engine, ...] = ("llama-cpp-python", "llama-server")
 
 
 def engine_from_env() -> Engine:
-    """``PATTERNS_ENGINE``: ``llama-cpp-python`` (the default, from the ``local`` extra)
-    or ``llama-server`` (llama.cpp's own server: ``PATTERNS_LLAMA_SERVER`` or on PATH)."""
-    text = os.environ.get("PATTERNS_ENGINE", "").strip() or "llama-cpp-python"
+    """``PATTERNS_ENGINE``: ``llama-server`` (the default: llama.cpp's own server, built by
+    ``patterns-server build``, or ``PATTERNS_LLAMA_SERVER``, or on PATH) or
+    ``llama-cpp-python`` (its Python server, from the ``python-server`` extra)."""
+    text = os.environ.get("PATTERNS_ENGINE", "").strip() or "llama-server"
     if text not in ENGINES:
         raise ServerError(f"PATTERNS_ENGINE={text!r}: expected one of {', '.join(ENGINES)}")
     return text
 
 
+DEFAULT_SLOTS = 2
+"""llama-server's parallel slots unless told (``PATTERNS_SLOTS``, ``--slots``): measured
+on 2 cores, two in flight decode faster than one or four (``python -m bench --engines``)."""
+
+
+def slots_from_env() -> int | None:
+    text = os.environ.get("PATTERNS_SLOTS", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise ServerError(f"PATTERNS_SLOTS={text!r}: expected a whole number from 1 to 64")
+    return int(text)
+
+
+def resolve_slots(engine: Engine, slots: int | None = None) -> int:
+    """The slots a server of ``engine`` gets: one for llama-cpp-python's; for llama-server
+    ``slots``, else ``PATTERNS_SLOTS``, else ``DEFAULT_SLOTS``."""
+    if engine == "llama-cpp-python":
+        return 1
+    return slots or slots_from_env() or DEFAULT_SLOTS
+
+
 def llama_server_binary() -> str:
     """llama.cpp's ``llama-server``: ``PATTERNS_LLAMA_SERVER``, else on PATH, else the
-    one ``nox -s llama_server`` builds into the cache folder."""
+    one ``patterns-server build`` compiles into the cache folder."""
     for found in (
         os.environ.get("PATTERNS_LLAMA_SERVER"),
         shutil.which("llama-server"),
-        str(cache_dir() / "bin" / "llama-server"),
+        str(built_binary()),
     ):
         if found and os.path.isfile(found) and os.access(found, os.X_OK):
             return found
     raise ServerError(
-        "llama.cpp's llama-server was not found: build it with `nox -s llama_server`, or "
-        "set PATTERNS_LLAMA_SERVER to its path (or PATTERNS_ENGINE=llama-cpp-python)"
+        "llama.cpp's llama-server was not found: build it once with `patterns-server build` "
+        "(or `nox -s llama_server`), set PATTERNS_LLAMA_SERVER to its path, or use the "
+        "other engine (PATTERNS_ENGINE=llama-cpp-python, the python-server extra)"
     )
 
 
@@ -76,7 +101,8 @@ def _prune_logs(directory: Path) -> None:
 
 
 class LocalServer:
-    """Starts llama-cpp-python's server on 127.0.0.1 and stops it (and its children) on exit."""
+    """Starts the embedded model's server (``engine``) on 127.0.0.1 and stops it (and its
+    children) on exit."""
 
     def __init__(
         self,
@@ -89,11 +115,11 @@ class LocalServer:
         log_path: Path | None = None,
         ram_cache: bool = False,
         engine: Engine | None = None,
-        slots: int = 1,
+        slots: int | None = None,
     ) -> None:
         self.engine: Engine = engine or engine_from_env()
         """Which server serves the GGUF (``PATTERNS_ENGINE``)."""
-        self.slots = slots
+        self.slots = resolve_slots(self.engine, slots)
         """Requests computed at once (llama-server's ``--parallel``; llama-cpp-python's
         server has one)."""
         self.ram_cache = ram_cache
@@ -159,9 +185,9 @@ class LocalServer:
             ]  # fmt: skip
         if importlib.util.find_spec("llama_cpp") is None:
             raise ServerError(
-                "llama-cpp-python is not installed; run `nox -s server` (it compiles "
-                "llama.cpp once per machine: about 8 minutes on 2 idle cores, up to 16 on a "
-                "busy machine), or see the README's pip command"
+                "llama-cpp-python is not installed (PATTERNS_ENGINE=llama-cpp-python): "
+                "`PATTERNS_ENGINE=llama-cpp-python nox -s server` builds it once per machine, "
+                "or install the python-server extra; or use the default engine, llama-server"
             )
         command = [
             sys.executable, "-m", "llama_cpp.server", "--model", str(path),

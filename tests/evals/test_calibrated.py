@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 from scipy.stats import binomtest
 
-from evals.calibrated import Abstention, FlagAtRate, budget_threshold, calibrate
+from evals.calibrated import (
+    Abstention,
+    FlagAtRate,
+    GateOnDev,
+    accuracy_threshold,
+    budget_threshold,
+    calibrate,
+)
 from evals.checks import CheckResult
 from evals.records import Record
 
@@ -159,3 +166,25 @@ def test_without_scores_there_is_no_calibrated_layer():
     unscored = [Record(suite="s", model="m", case="a", split="dev", checks={
         "m": CheckResult(value=False, expected=False, passed=True)})]  # fmt: skip
     assert FlagAtRate("m", "g").compute([*unscored, flag("p", "test", True, 0.9)]) == []
+
+
+def gate(case: str, split: str, event: bool, score: float) -> Record:
+    result = CheckResult(value=score >= 0.7, expected=event, passed=(score >= 0.7) == event,
+                         score=score)  # fmt: skip
+    return Record(suite="s", model="m", case=case, split=split, checks={"g": result})
+
+
+def test_a_gate_threshold_chosen_on_dev_for_accuracy_and_reported_on_test():
+    dev = [gate("a", "dev", True, 0.6), gate("b", "dev", True, 0.55), gate("c", "dev", False, 0.5),
+           gate("d", "dev", False, 0.0)]  # fmt: skip
+    # at 0.55 all four are right; 0.6 loses b; 0.5 wrongly passes c
+    assert accuracy_threshold(dev, "g") == 0.55
+    test = [gate("t1", "test", True, 0.58), gate("t2", "test", False, 0.9),
+            gate("t3", "test", False, 0.0)]  # fmt: skip
+    found = {m.name: m.estimate.value for m in GateOnDev("g", "gd").compute(dev + test)}
+    assert found == {"gd.threshold": 0.55, "gd.accuracy": pytest.approx(2 / 3)}
+    # a model that says no to everything on dev gets a threshold that passes nothing
+    noes = [gate("a", "dev", False, 0.0), gate("b", "dev", False, 0.8)]
+    threshold = accuracy_threshold(noes, "g")
+    assert threshold is not None
+    assert threshold > 0.8

@@ -1,5 +1,6 @@
 """The shared core, against a scripted stub endpoint: exact, offline, no model."""
 
+import asyncio
 from datetime import date
 
 import pytest
@@ -305,6 +306,28 @@ def test_token_confidence_is_the_probability_of_the_decision_among_its_values() 
     assert "logprobs" not in stub.requests[0]
     assert stub.requests[1]["logprobs"] is True
     assert stub.requests[1]["top_logprobs"] == 5
+
+
+def test_a_verdict_without_a_written_percent_gets_its_token_probability() -> None:
+    import math
+
+    from patterns.parallel import check_security
+
+    answer = [
+        ('{"verdict": "', []),
+        ("ordinary", [("ordinary", math.log(0.3)), ("manip", math.log(0.1))]),
+        ('_request"}', []),
+    ]
+    with stub_server(always(Reply(raw_body=_with_logprobs(answer)))) as stub:
+        llm = stub.llm()
+        verbal = asyncio.run(check_security(llm, "lunch friday", Trace()))
+        tokens = asyncio.run(
+            check_security(llm.with_settings(confidence="tokens"), "lunch friday", Trace())
+        )
+    assert verbal.manipulation_probability is None
+    assert tokens.model_verdict == "ordinary_request"
+    assert tokens.manipulation_probability == pytest.approx(0.25)  # 0.1 / (0.3 + 0.1)
+    assert stub.requests[1]["logprobs"] is True
 
 
 def test_without_log_probabilities_the_written_percent_is_kept() -> None:

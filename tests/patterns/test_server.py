@@ -189,7 +189,7 @@ def test_llama_cpps_own_server_is_an_engine_option(
     monkeypatch.delenv("PATTERNS_LLAMA_SERVER", raising=False)
     server = LocalServer(tmp_path / "m.gguf", engine="llama-server", slots=4)
     server.port = 5003
-    with pytest.raises(ServerError, match="nox -s llama_server"):
+    with pytest.raises(ServerError, match="patterns-server build"):
         server.command(tmp_path / "m.gguf")
     binary = tmp_path / "llama-server"
     binary.write_text("#!/bin/sh\n")
@@ -200,7 +200,9 @@ def test_llama_cpps_own_server_is_an_engine_option(
     assert command[command.index("--parallel") + 1] == "4"
     assert command[command.index("--ctx-size") + 1] == str(4 * server.n_ctx)  # n_ctx a slot
     assert server.env()["PATTERNS_STRUCTURED_MODE"] == "json_schema"
-    assert LocalServer(tmp_path / "m.gguf").env()["PATTERNS_STRUCTURED_MODE"] == "json_object"
+    other = LocalServer(tmp_path / "m.gguf", engine="llama-cpp-python", slots=4)
+    assert other.env()["PATTERNS_STRUCTURED_MODE"] == "json_object"
+    assert other.slots == 1  # one request at a time, whatever is asked
     monkeypatch.setenv("PATTERNS_ENGINE", "vllm")
     with pytest.raises(ServerError, match="PATTERNS_ENGINE='vllm'"):
         LocalServer(tmp_path / "m.gguf")
@@ -212,13 +214,43 @@ def test_the_engine_is_part_of_a_runs_identity_and_of_the_cache_key(
     from evals.models import ModelConfig
 
     monkeypatch.delenv("PATTERNS_ENGINE", raising=False)
+    monkeypatch.delenv("PATTERNS_SLOTS", raising=False)
     default = ModelConfig(name="q", embedded="qwen2.5-coder-0.5b-instruct")
-    other = default.model_copy(update={"engine": "llama-server", "slots": 4})
-    assert default.identity()["engine"] == "llama-cpp-python"
-    assert other.identity()["engine"] == "llama-server"
-    assert "slots" not in other.identity()  # how fast, not what it answers
-    assert default.cache_identity() != other.cache_identity()
-    assert other.in_flight == 4
-    assert default.in_flight == 1
-    monkeypatch.setenv("PATTERNS_ENGINE", "llama-server")
+    other = default.model_copy(update={"engine": "llama-cpp-python"})
+    four = default.model_copy(update={"slots": 4})
     assert default.identity()["engine"] == "llama-server"
+    assert other.identity()["engine"] == "llama-cpp-python"
+    assert "slots" not in four.identity()  # how fast, not what it answers
+    assert default.cache_identity() != other.cache_identity()
+    assert (default.in_flight, four.in_flight, other.in_flight) == (2, 4, 1)
+    monkeypatch.setenv("PATTERNS_SLOTS", "3")
+    assert default.in_flight == 3
+    monkeypatch.setenv("PATTERNS_ENGINE", "llama-cpp-python")
+    assert default.identity()["engine"] == "llama-cpp-python"
+    assert default.in_flight == 1
+
+
+def test_the_server_is_built_once_per_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from patterns.server import _build, build_llama_server
+
+    monkeypatch.setenv("PATTERNS_CACHE_DIR", str(tmp_path))
+    built = tmp_path / "bin" / "llama-server"
+    built.parent.mkdir()
+    built.write_text("#!/bin/sh\n")
+
+    def no_build(*args: object, **kwargs: object) -> None:
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(_build, "_build", no_build)
+    assert build_llama_server() == built
+
+
+def test_the_build_compiles_the_llama_cpp_the_other_engine_pins() -> None:
+    import tomllib
+
+    from patterns.server._build import LLAMA_CPP_PYTHON
+
+    extras = tomllib.loads(Path("pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert f"llama-cpp-python[server]=={LLAMA_CPP_PYTHON}" in extras["python-server"]
