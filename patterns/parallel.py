@@ -1,11 +1,13 @@
 """Parallelization: two independent checks at once, then a gate.
 
     text -+-> calendar validation (LLM) --+-> gate -> process (the router: the calendar changes)
-          +-> security check (LLM verdict -+     |
-              + a deterministic screen)          +-> rejected: which check failed, risk flags
+          +-> security check: a determin- -+     |
+              istic screen (+ the LLM's          +-> rejected: which check failed, risk flags
+              verdict, reported; a veto only with ``model_veto``)
 
 The checks run concurrently (``asyncio.gather``): the pair costs about one
-call's latency, not two. Run it on the embedded model with
+call's latency, not two. The model's security verdict does not veto by default: measured
+on the embedded model it flagged ordinary requests and added no detection (README). Run it on the embedded model with
 ``patterns-server exec -- python -m patterns.parallel "Lunch with Ana on Friday"``.
 """
 
@@ -79,8 +81,7 @@ class SecurityCheck(BaseModel):
     risk_flags: list[RiskFlag]
     model_verdict: str
     screen_flags: list[RiskFlag]
-    """What the deterministic screen found. Both layers count: measured on the embedded
-    model, its verdict alone is the same for every message (see evals/)."""
+    """What the deterministic screen found: the layer that decides (``model_veto``)."""
     manipulation_probability: float | None = None
     """With ``LLM(confidence="tokens")``: the probability the model gave
     ``manipulation_attempt`` (its two labels normalised); None otherwise."""
@@ -220,12 +221,18 @@ async def validate(llm: LLM, text: str, trace: Trace) -> CalendarValidation:
     )
 
 
-async def check_security(llm: LLM, text: str, trace: Trace) -> SecurityCheck:
+async def check_security(
+    llm: LLM, text: str, trace: Trace, model_veto: bool = False
+) -> SecurityCheck:
+    """The screen decides; the model's verdict is asked for (beside the validation) and
+    reported, and vetoes only with ``model_veto``: measured on the embedded model it
+    added no detection at an acceptable false-positive rate (README, Parallel)."""
     answer = await short(llm).aparse(
         SecurityAnswer, system=SECURITY_PROMPT, user=text, step="security", trace=trace
     )
     screened = screen(text)
-    flagged: list[RiskFlag] = ["flagged_by_model"] if answer.verdict != "ordinary_request" else []
+    vetoed = model_veto and answer.verdict != "ordinary_request"
+    flagged: list[RiskFlag] = ["flagged_by_model"] if vetoed else []
     return SecurityCheck(
         is_safe=not (screened or flagged),
         risk_flags=screened + flagged,
@@ -264,9 +271,11 @@ async def process_request(
     threshold: float = DEFAULT_THRESHOLD,
     trace: Trace | None = None,
     examples: Sequence[RouteExample] = (),
+    model_veto: bool = False,
 ) -> ParallelResult:
     """Validate and screen ``text`` at once, then let the router act on ``calendar``
-    (``examples``: its bank of labelled messages, see ``route_calendar_request``)."""
+    (``examples``: its bank of labelled messages, see ``route_calendar_request``;
+    ``model_veto``: the model's security verdict can reject too, see ``check_security``)."""
     llm = llm or LLM.from_env()
     trace = trace if trace is not None else Trace()
     logger.debug("input: %r", text)
@@ -275,7 +284,7 @@ async def process_request(
     # on which check happened to finish first.
     branches = trace.child(), trace.child()
     validation, security = await asyncio.gather(
-        validate(llm, text, branches[0]), check_security(llm, text, branches[1])
+        validate(llm, text, branches[0]), check_security(llm, text, branches[1], model_veto)
     )
     trace.calls += branches[0].calls + branches[1].calls
     logger.info(

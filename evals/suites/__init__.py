@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..suite import Suite
-from .calendar import CHAIN, PARALLEL, ROUTER, SCREEN, SCREEN_PARAPHRASES
+from .calendar import CHAIN, PARALLEL, ROUTER, ROUTER_NEAREST, SCREEN, SCREEN_PARAPHRASES
 from .e2e import CHAIN_E2E, ROUTER_E2E
 from .orchestra import ORCHESTRA
 
 BUILTIN: dict[str, list[Suite[Any, Any]]] = {
     "chain": [CHAIN],
     "router": [ROUTER],
+    "router_nearest": [ROUTER_NEAREST],
     "parallel": [PARALLEL],
     "screen": [SCREEN],
     "screen_paraphrases": [SCREEN_PARAPHRASES],

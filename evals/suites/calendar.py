@@ -14,6 +14,7 @@ requests of one step reach the server together, all sharing that step's system p
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Literal
 
@@ -95,6 +96,8 @@ def route_examples(context: TaskContext) -> list[router.RouteExample]:
 
 
 async def route(llm: LLM, text: str, context: TaskContext) -> RouteOutput:
+    """The router's classification with its fixed worked examples (the default), or, in
+    a suite made with ``examples=True``, the nearest of the other dev-split requests."""
     decision = await router.classify(llm, text, context.trace, route_examples(context))
     return RouteOutput(
         description=decision.description,
@@ -167,9 +170,23 @@ ROUTER = Suite(
     ],
     group_by=("split", "kind"),
     sources=[router],
-    examples=True,
     extra=QUICK,
 )
+
+
+def _router_variant(name: str, **change: object) -> Suite[str, RouteOutput]:
+    measures = [
+        Multiclass("route", ROUTES, name=name),
+        Abstention("route", name=f"{name}.gated"),
+        FailureRate("copied_schema_text", name=f"{name}.copied_schema_text"),
+    ]
+    return dataclasses.replace(ROUTER, name=name, measures=measures, **change)  # type: ignore[arg-type]
+
+
+ROUTER_NEAREST = _router_variant("router_nearest", examples=True)
+"""The router with the nearest dev-split requests as its worked examples, beside the
+fixed ones (``patterns-evals run router router_nearest``): not the default, which
+measured as well end to end (README, Router)."""
 
 PARALLEL = Suite(
     name="parallel",
@@ -270,4 +287,4 @@ SCREEN_PARAPHRASES = Suite(
 """The screen on injections phrased unlike the project's dataset, written by category
 before its rules were revised (and benign requests that use the same words)."""
 
-SUITES = [CHAIN, ROUTER, PARALLEL, SCREEN, SCREEN_PARAPHRASES]
+SUITES = [CHAIN, ROUTER, ROUTER_NEAREST, PARALLEL, SCREEN, SCREEN_PARAPHRASES]

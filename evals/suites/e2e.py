@@ -11,7 +11,6 @@ Every check is deterministic; both suites also count copied schema text.
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime
 from pathlib import Path
@@ -255,26 +254,12 @@ and the gate is applied afterwards at the threshold calibrated on the dev split.
 gate acts before any handler, so this is the effect the gated router has."""
 
 
-@functools.cache
-def route_bank() -> tuple[tuple[str, router.RouteExample], ...]:
-    """The calendar dataset's dev split, labelled, by case id: the router suite's bank of
-    examples (this suite's own cases are only new events and changes: a bank of them
-    alone would never show an "other")."""
-    source = load(DATASET, str, Expected)
-    return tuple(
-        (c.id, router.RouteExample(text=c.input, request_type=c.expected.route))
-        for c in source.cases
-        if c.split == "dev" and c.expected is not None
-    )
-
-
 async def run_router(llm: LLM, text: str, context: TaskContext) -> RouterOutput:
     calendar = seeded()
     before = {e.id: e for e in calendar.events}
-    examples = [example for case, example in route_bank() if case != context.case.id]
     result = await router.route_calendar_request(
         text, calendar=calendar, llm=llm, clock=fixed_clock(NOW), trace=context.trace,
-        threshold=ROUTER_E2E_THRESHOLD, examples=examples,
+        threshold=ROUTER_E2E_THRESHOLD,
     )  # fmt: skip
     after = {e.id: e for e in calendar.events}
     return RouterOutput(
@@ -361,7 +346,7 @@ ROUTER_E2E = Suite(
         FailureRate("copied_schema_text", name="router_e2e.copied_schema_text"),
     ],
     group_by=("split", "kind"),
-    sources=[router, Path(__file__), seeded_module, DATASET],
+    sources=[router, Path(__file__), seeded_module],
     extra={"quick_group": "kind", "quick_per_group": 3},
 )
 

@@ -1,6 +1,7 @@
 """The shared core, against a scripted stub endpoint: exact, offline, no model."""
 
 import asyncio
+import re
 from datetime import date
 
 import pytest
@@ -231,7 +232,8 @@ async def test_a_real_truncated_answer_is_retried_then_a_typed_error(llm: LLM) -
     attempts = caught.value.attempts
     assert len(attempts) == 3
     assert all("cut off at max_tokens" in a.error for a in attempts)
-    assert all('"description": "A meeting was held' in a.text for a in attempts)
+    # each attempt was writing the story into the first field when it was cut off
+    assert all(re.match(r'\s*\{\s*"description"\s*:\s*"', a.text) for a in attempts)
     assert (trace.usage.requests, trace.usage.retries) == (3, 2)
     assert trace.usage.completion_tokens == 3 * 120
 

@@ -5,7 +5,8 @@ check the categories, and are not held-out evidence of how the rules generalise)
 
 import pytest
 
-from patterns.calendar import asks_to_change, short_title, stated_times
+from patterns.calendar import asks_to_change, mentioned, short_title, stated_times
+from tests.calendars import office
 
 CHANGES = [
     "Could you push the budget review back by an hour?",
@@ -85,3 +86,15 @@ def test_stated_clock_times_are_read_by_code(
 def test_a_title_is_at_most_five_words_and_leaves_out_the_when(name: str, title: str) -> None:
     assert short_title(name) == title
     assert len(short_title(name).split()) <= 5
+
+
+def test_the_models_choice_of_event_is_vetoed_without_evidence_in_the_message() -> None:
+    """A word of the event's name that no other event has, a participant, or its time:
+    else "none". The veto never picks an event; it stops a wrong-event edit."""
+    calendar = office()
+    review, standup = calendar.events
+    assert mentioned(review, calendar, "Move the design review to Friday")
+    assert mentioned(standup, calendar, "Push the 9:30 on Monday back an hour")
+    assert mentioned(standup, calendar, "Add Carol to the meeting with Alice")
+    assert not mentioned(review, calendar, "Reschedule my dentist appointment")
+    assert not mentioned(standup, calendar, "Move the budget meeting to Friday")
