@@ -27,7 +27,7 @@ TOOL = {
     "type": "function",
     "function": {"name": "book", "description": "Book lunch.", "parameters": SCHEMA},
 }
-ASK = [{"role": "user", "content": "Book lunch on Friday at 12."}]
+ASK: list[Any] = [{"role": "user", "content": "Book lunch on Friday at 12."}]
 
 
 def _probes(client: openai.OpenAI, model: str) -> dict[str, Callable[[], str]]:

@@ -7,7 +7,8 @@
 
 The checks run concurrently (``asyncio.gather``): the pair costs about one
 call's latency, not two. The model's security verdict does not veto by default: measured
-on the embedded model it flagged ordinary requests and added no detection (README). Run it on the embedded model with
+on the embedded model it flagged ordinary requests and added no detection (README). Run
+it on the embedded model with
 ``patterns-server exec -- python -m patterns.parallel "Lunch with Ana on Friday"``.
 """
 

@@ -38,9 +38,6 @@ def engine_from_env() -> Engine:
     return text
 
 
-REPEAT_PENALTY = 1.1
-"""What llama-cpp-python's server applies unless a request says otherwise."""
-
 DEFAULT_SLOTS = 2
 """llama-server's parallel slots unless told (``PATTERNS_SLOTS``, ``--slots``): measured
 on 2 cores, two in flight decode faster than one or four (``python -m bench --engines``)."""
@@ -185,11 +182,6 @@ class LocalServer:
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--ctx-size", str(self.n_ctx * self.slots), "--parallel", str(self.slots),
                 "--threads", str(self.n_threads), "--jinja", "--no-webui",
-                # llama-cpp-python's server penalises repeats by default (1.1 over the last
-                # 64 tokens) and llama-server does not: without it the 0.5B model, decoding
-                # greedily, looped in a free-text field until max_tokens (the orchestra's
-                # plan, three times in three attempts). Both engines now sample alike.
-                "--repeat-penalty", str(REPEAT_PENALTY), "--repeat-last-n", "64",
             ]  # fmt: skip
         if importlib.util.find_spec("llama_cpp") is None:
             raise ServerError(

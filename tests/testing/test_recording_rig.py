@@ -35,7 +35,7 @@ async def test_replay_without_calls(llm):
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeini(
         "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\n"
-        "asyncio_default_test_loop_scope = session\nllm_structured_mode = json_object\n"
+        "asyncio_default_test_loop_scope = session\nllm_structured_mode = json_schema\n"
     )
     pytester.makeconftest(CONFTEST)
     for name in ("test_replay", "test_replay_without_calls"):
