@@ -5,7 +5,6 @@ import json
 from typing import Any
 
 import pytest
-from syrupy.assertion import SnapshotAssertion
 
 from patterns import LLM, InputError, StructuredOutputError
 from patterns.orchestra import write_document
