@@ -10,7 +10,7 @@ highest, which acts on none), the one that maximises right actions minus wrong o
 i.e. a wrong action costs what a right one gains and an abstention neither; of equals,
 the highest (fewer actions for the same net). Then, on
 the test split only, at that threshold: the share of cases acted on and right, acted on
-and wrong, and abstained on, each case weighing 1 (repeats share it), Wilson intervals.
+and wrong, and abstained on, each case weighing 1 (repeats share it), Clopper-Pearson intervals.
 Errored cases count in the suite's error rate, not here (as in every measure).
 """
 

@@ -179,7 +179,13 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         metavar="P",
         help="exit 1 if a metric is significantly worse than --baseline (or the first "
-        "--compare-models model) at p < P, e.g. 0.05",
+        "--compare-models model); P is the gate's false-alarm rate (Holm over the compared "
+        "metrics, or --primary alone), e.g. 0.05",
+    )
+    run.add_argument(
+        "--primary",
+        metavar="METRIC",
+        help="the one metric --fail-on-regression tests (the others are reported only)",
     )
     run.add_argument(
         "--fail-under",
@@ -302,7 +308,8 @@ def run_command(args: argparse.Namespace) -> int:
             aevaluate(
                 suites, models, judge=judge, options=options, baseline=args.baseline,
                 compare_models=args.compare_models, floors=floors,
-                fail_on_regression=args.fail_on_regression, max_error_rate=args.max_error_rate,
+                fail_on_regression=args.fail_on_regression, primary=args.primary,
+                max_error_rate=args.max_error_rate,
                 prices=_prices(args, models), report_only=args.report_only,
             )
         )  # fmt: skip
@@ -318,6 +325,8 @@ def _printed(found: Report, out: Path) -> int:
             f"over {comparison.pairs} paired cases"
         )
     console.print(f"Reports: {out}/report.md, report.html, summary.json, results.csv, junit.xml")
+    for line in found.summary.gate:
+        console.print(f"Regression gate: {line}", markup=False)
     if found.failed:
         console.print("Gates that failed:\n  " + "\n  ".join(found.failed), markup=False)
         return EXIT_FLOOR

@@ -10,7 +10,16 @@ from pydantic import JsonValue
 
 from . import metrics
 from .details import BinaryDetail, ClassScores, Confusion, MulticlassDetail, SweepRow
-from .measures import Average, MetricDelta, MetricResult, Proportion, by_case, pair_cases, weighted
+from .measures import (
+    Average,
+    MetricDelta,
+    MetricResult,
+    Proportion,
+    by_unit,
+    one_unit,
+    pair_cases,
+    weighted,
+)
 from .metrics import Counts, Estimate
 from .records import Record
 
@@ -31,7 +40,9 @@ class _Matches(Proportion):
 
 @dataclass(frozen=True, init=False)
 class _Brier(Average):
-    """The mean squared error of a score read as the probability of being right."""
+    """The mean squared error of a score read as a probability: of the positive label
+    (``right``: the truth is ``expected == right``), or, without ``right``, of the
+    decision being right (the truth is whether the check passed)."""
 
     right: object = None
 
@@ -46,7 +57,7 @@ class _Brier(Average):
         result = record.checks.get(self.check or "")
         if result is None or result.passed is None or result.score is None:
             return None
-        truth = result.value == self.right if self.right is not None else result.passed
+        truth = result.expected == self.right if self.right is not None else result.passed
         return (result.score - float(truth)) ** 2
 
 
@@ -76,7 +87,7 @@ class Binary:
 
     def compute(self, records: Sequence[Record]) -> list[MetricResult]:
         used = weighted(records, self.check)
-        cases = len(by_case([r for r, _ in used]))
+        cases = len(by_unit([r for r, _ in used]))
         counts = self._cells(used)
         scores = metrics.binary(counts, cases)
         detail = BinaryDetail(confusion=Confusion(**counts.__dict__), threshold=self.threshold)
@@ -102,8 +113,8 @@ class Binary:
         found = _Matches(self.check, f"{self.label}.accuracy").compare(before, after)
         pairs, left_out = pair_cases(before, after, self.check)
         if pairs:
-            old = [self._cells([(r, 1 / len(a)) for r in a]) for a, _ in pairs]
-            new = [self._cells([(r, 1 / len(b)) for r in b]) for _, b in pairs]
+            old = [self._cells(one_unit(a, self.check)) for a, _ in pairs]
+            new = [self._cells(one_unit(b, self.check)) for _, b in pairs]
             change, test = metrics.paired_f1(old, new)
             if change.value is not None:
                 found.append(
@@ -167,7 +178,7 @@ class Multiclass:
             graded = [float(r.checks[self.check].score or 0.0) for r in plain]
             detail.confidence_roc_auc = metrics.roc_auc(right, graded)
             results += _Brier(self.check, f"{self.label}.brier", None).compute(records)
-            auc = Estimate(detail.confidence_roc_auc, None, None, len(by_case(plain)))
+            auc = Estimate(detail.confidence_roc_auc, None, None, len(by_unit(plain)))
             results.append(MetricResult(name=f"{self.label}.confidence.roc_auc", estimate=auc))
         return results
 

@@ -126,6 +126,7 @@ async def aevaluate(
     compare_models: bool = False,
     floors: Sequence[Floor | str] = (),
     fail_on_regression: float | None = None,
+    primary: str | None = None,
     max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
     prices: dict[str, tuple[float, float]] | None = None,
     report_only: bool = False,
@@ -151,11 +152,17 @@ async def aevaluate(
         gates.append(Floor("usage.error_rate", ">", max_error_rate))
     if fail_on_regression is not None and baseline is None and not compare_models:
         raise EvalError("--fail-on-regression needs --baseline or --compare-models")
+    if primary is not None and fail_on_regression is None:
+        raise EvalError("--primary names the metric --fail-on-regression tests: give both")
+    if primary is not None and primary not in directions:
+        raise EvalError(
+            f"--primary {primary!r}: unknown metric (known: {', '.join(sorted(directions))})"
+        )
     before = baseline_records(baseline, chosen) if baseline is not None else None
     with _one_at_a_time(options.out):
         return await _evaluated(
             chosen, configs, judge_config, options, before, compare_models, gates,
-            fail_on_regression, prices or {}, report_only, write,
+            (fail_on_regression, primary), prices or {}, report_only, write,
         )  # fmt: skip
 
 
@@ -198,7 +205,7 @@ async def _evaluated(
     before: list[Record] | None,
     compare_models: bool,
     gates: list[Floor],
-    fail_on_regression: float | None,
+    regression_gate: tuple[float | None, str | None],
     prices: dict[str, tuple[float, float]],
     report_only: bool,
     write: bool,
@@ -214,8 +221,10 @@ async def _evaluated(
         summary = report.summarize(runs, options.out, judge_config.name if judge_config else None)
         summary.comparisons = comparisons(runs, before, compare_models)
         failed = check_floors(gates, runs)
+        fail_on_regression, primary = regression_gate
         if fail_on_regression is not None:
-            failed += regressions(summary.comparisons, fail_on_regression)
+            regressed, summary.gate = regressions(summary.comparisons, fail_on_regression, primary)
+            failed += regressed
         summary.floors = failed
         found = [r for run in runs for r in run.records]
         files = write_reports(options.out, summary, found) if write else []
@@ -233,6 +242,7 @@ def evaluate(
     compare_models: bool = False,
     floors: Sequence[Floor | str] = (),
     fail_on_regression: float | None = None,
+    primary: str | None = None,
     max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
     prices: dict[str, tuple[float, float]] | None = None,
     report_only: bool = False,
@@ -243,6 +253,7 @@ def evaluate(
         aevaluate(
             suites, models, judge=judge, options=options, dataset=dataset, baseline=baseline,
             compare_models=compare_models, floors=floors, fail_on_regression=fail_on_regression,
+            primary=primary,
             max_error_rate=max_error_rate, prices=prices, report_only=report_only, write=write,
         )
     )  # fmt: skip

@@ -112,11 +112,54 @@ def check_floors(floors: Sequence[Floor], runs: Sequence[SuiteRun]) -> list[str]
     return failed
 
 
-def regressions(comparisons: Sequence[Comparison], p: float) -> list[str]:
-    """One line per metric that got significantly worse than its baseline."""
-    return [
-        f"{c.after} against {c.before}: {d.suite} {d.name} {d.delta.value:+.3f} "
-        f"(p {d.p_shown} < {p:g}, {d.test}) is significantly worse"
-        for c in comparisons
-        for d in c.regressed(p)
-    ]
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given: the family's false-alarm
+    rate is at most P when each adjusted p is compared with P."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted = [1.0] * len(p_values)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def regressions(
+    comparisons: Sequence[Comparison], p: float, primary: str | None = None
+) -> tuple[list[str], list[str]]:
+    """The metrics that got significantly worse (one line each), and how the gate decided.
+
+    P is the gate's false-alarm rate, not each metric's: with ``primary`` only that
+    metric is tested (the others are reported); otherwise Holm's adjustment over every
+    compared metric of each comparison. A metric over too few cases to reach P (an exact
+    test of n units gives p >= 2^(1-n)) is named: the gate cannot flag it."""
+    failed, notes = [], []
+    for c in comparisons:
+        tested = [d for d in c.deltas if primary is None or d.name == primary]
+        adjusted = holm([d.p_value for d in tested]) if primary is None else None
+        how = (
+            f"primary metric {primary} at P = {p:g}"
+            if primary
+            else f"Holm over {len(tested)} compared metrics at P = {p:g}"
+        )
+        notes.append(f"{c.after} against {c.before}: {how}")
+        reach = p / max(1, len(tested)) if primary is None else p
+        mute = [d for d in tested if 2.0 ** (1 - d.pairs) >= reach]
+        if tested and len(mute) == len(tested):
+            most = max(d.pairs for d in tested)
+            notes.append(
+                f"{c.after} against {c.before}: the gate cannot fire on {most} paired cases "
+                f"(it would need a p below {reach:.2g})"
+            )
+        elif mute:
+            names = ", ".join(f"{d.suite} {d.name}" for d in mute[:5])
+            notes.append(f"{c.after} against {c.before}: too few cases to flag {names}")
+        for i, d in enumerate(tested):
+            shown = d.p_value if adjusted is None else adjusted[i]
+            if d.worse and shown < p:
+                label = "p" if adjusted is None else "Holm-adjusted p"
+                failed.append(
+                    f"{c.after} against {c.before}: {d.suite} {d.name} {d.delta.value:+.3f} "
+                    f"({label} {shown:.3g} < {p:g}, {d.test}) is significantly worse"
+                )
+    return failed, notes

@@ -269,9 +269,10 @@ def render(summary: Summary, records: list[Record], title: str = "Eval report") 
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
         f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1>",
-        f"<p>Created {_e(summary.created)}. Values: estimate [95% interval] over cases: "
-        "Wilson for rates, a Dirichlet posterior for F1, skew-corrected Student's t for "
-        'means (clamped to the scale); "no interval" where none is valid.</p>',
+        f"<p>Created {_e(summary.created)}. Values: estimate [95% interval] over cases "
+        "(or clusters of related cases): Clopper-Pearson for rates, a Dirichlet posterior "
+        "for F1, skew-corrected Student's t for means (clamped to the scale); "
+        '"no interval" where none is valid.</p>',
         _table(headline_rows(summary)),
         "<h2>Metrics per model</h2>",
         legend(models),

@@ -7,8 +7,12 @@ so a user's measure is reported, compared and floored like a built-in one.
 
 One rule for every metric and every comparison (the README states it):
 
-- **The case is the unit.** Each case weighs 1; its repeats (``--epochs``) share that
-  weight, so n is the number of cases and identical repeats change nothing.
+- **The case is the unit, or its cluster.** Each case weighs 1; its repeats
+  (``--epochs``) share that weight, so n is the number of cases and identical repeats
+  change nothing. Cases that are variants of one source (paraphrases, obfuscations,
+  templates: the metadata key ``cluster``, set by ``Suite(cluster=...)``) are not
+  independent: they share one weight as repeats do (each case's repeats averaged, then
+  the cluster's cases), and n is the number of clusters, in every interval and test.
 - **Errors and n/a are left out and counted.** A repeat that errored, or where the
   check does not apply, is not an answer: it is left out of the metric (the error rate
   carries the errors). In a comparison, a case is paired only where both sides have an
@@ -85,6 +89,35 @@ def by_case(records: Sequence[Record]) -> dict[str, list[Record]]:
     return groups
 
 
+CLUSTER = "cluster"
+"""The metadata key that groups related cases into one unit."""
+
+
+def unit(record: Record) -> str:
+    """What a record's case counts as: its cluster, or itself."""
+    cluster = record.metadata.get(CLUSTER)
+    return f"case:{record.case}" if cluster is None else f"cluster:{cluster}"
+
+
+def by_unit(records: Sequence[Record]) -> dict[str, list[Record]]:
+    """Records grouped by unit (cluster, or case), in order of first appearance."""
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        groups.setdefault(unit(record), []).append(record)
+    return groups
+
+
+def nested_mean(records: Sequence[Record], value: Callable[[Record], float | None]) -> float | None:
+    """A unit's value: each case's repeats averaged, then the unit's cases (None: no
+    record gave a value)."""
+    means = []
+    for group in by_case(records).values():
+        values = [v for r in group if (v := value(r)) is not None]
+        if values:
+            means.append(_share(values))
+    return _share(means) if means else None
+
+
 def answered(records: Sequence[Record], check: str | None) -> list[Record]:
     """The records that count: no error, and (for a check) the check applies."""
     return [
@@ -93,12 +126,16 @@ def answered(records: Sequence[Record], check: str | None) -> list[Record]:
 
 
 def weighted(records: Sequence[Record], check: str | None) -> list[tuple[Record, float]]:
-    """Each usable record with its weight: 1 per case, shared by the case's repeats."""
-    found = []
-    for group in by_case(records).values():
-        used = answered(group, check)
-        found += [(r, 1 / len(used)) for r in used]
-    return found
+    """Each usable record with its weight: 1 per unit, shared by the unit's cases and
+    each case's share by its repeats."""
+    return [pair for group in by_unit(records).values() for pair in one_unit(group, check)]
+
+
+def one_unit(records: Sequence[Record], check: str | None) -> list[tuple[Record, float]]:
+    """The usable records of one unit, weighing 1 in all: shared by its cases, and each
+    case's share by its repeats."""
+    cases = [used for g in by_case(records).values() if (used := answered(g, check))]
+    return [(r, 1 / (len(cases) * len(used))) for used in cases for r in used]
 
 
 Pairs = list[tuple[list[Record], list[Record]]]
@@ -107,21 +144,23 @@ Pairs = list[tuple[list[Record], list[Record]]]
 def pair_cases(
     before: Sequence[Record], after: Sequence[Record], check: str | None
 ) -> tuple[Pairs, dict[str, int]]:
-    """The cases both sides answered (each side's usable repeats), and the others counted
-    by reason. Cases present on one side only are the engine's to count, not these."""
+    """The units (clusters, or cases) both sides answered, each side's usable records of
+    the unit's paired cases, and the cases left out counted by reason. Cases present on
+    one side only are the engine's to count, not these."""
     old, new = by_case(before), by_case(after)
-    pairs: Pairs = []
+    units: dict[str, tuple[list[Record], list[Record]]] = {}
     left_out: dict[str, int] = {}
-    for case in old.keys() & new.keys():
+    for case in sorted(old.keys() & new.keys()):
         a, b = answered(old[case], check), answered(new[case], check)
         if a and b:
-            pairs.append((a, b))
+            found = units.setdefault(unit(b[0]), ([], []))
+            found[0].extend(a)
+            found[1].extend(b)
             continue
         errored = any(not answered(side, None) for side in (old[case], new[case]))
         reason = "errored" if errored else "n/a"
         left_out[reason] = left_out.get(reason, 0) + 1
-    pairs.sort(key=lambda pair: pair[0][0].case)
-    return pairs, left_out
+    return [units[key] for key in sorted(units)], left_out
 
 
 def _share(values: Sequence[float]) -> float:
@@ -130,7 +169,7 @@ def _share(values: Sequence[float]) -> float:
 
 @dataclass(frozen=True)
 class Proportion:
-    """Base for a share of cases (Wilson interval; paired: exact McNemar, or the sign-flip
+    """Base for a share of cases (Clopper-Pearson interval; paired: exact McNemar, or the sign-flip
     test on per-case shares with repeats). Subclasses give ``outcome``: True, False, or
     None where the case does not count."""
 
@@ -142,13 +181,13 @@ class Proportion:
     def outcome(self, record: Record) -> bool | None:
         raise NotImplementedError
 
+    def _value(self, record: Record) -> float | None:
+        outcome = self.outcome(record)
+        return None if outcome is None else float(outcome)
+
     def _shares(self, records: Sequence[Record]) -> list[float]:
-        found = []
-        for group in by_case(answered(records, self.check)).values():
-            outcomes = [o for r in group if (o := self.outcome(r)) is not None]
-            if outcomes:
-                found.append(_share([float(o) for o in outcomes]))
-        return found
+        groups = by_unit(answered(records, self.check)).values()
+        return [s for g in groups if (s := nested_mean(g, self._value)) is not None]
 
     def compute(self, records: Sequence[Record]) -> list[MetricResult]:
         shares = self._shares(records)
@@ -157,8 +196,8 @@ class Proportion:
 
     def compare(self, before: Sequence[Record], after: Sequence[Record]) -> list[MetricDelta]:
         pairs, left_out = pair_cases(before, after, self.check)
-        shares = [(self._shares(a), self._shares(b)) for a, b in pairs]
-        used = [(x[0], y[0]) for x, y in shares if x and y]
+        shares = [(nested_mean(a, self._value), nested_mean(b, self._value)) for a, b in pairs]
+        used = [(x, y) for x, y in shares if x is not None and y is not None]
         if not used:
             return []
         return [delta(self.name, used, left_out, self.direction, proportion=True)]
@@ -204,13 +243,13 @@ class Average:
     def value(self, record: Record) -> float | None:
         raise NotImplementedError
 
+    def _checked(self, record: Record) -> float | None:
+        value = self.value(record)
+        return None if value is None else metrics.finite([value])[0]
+
     def _means(self, records: Sequence[Record]) -> list[float]:
-        found = []
-        for group in by_case(answered(records, None)).values():
-            values = [v for r in group if (v := self.value(r)) is not None]
-            if values:
-                found.append(_share(metrics.finite(values)))
-        return found
+        groups = by_unit(answered(records, None)).values()
+        return [m for g in groups if (m := nested_mean(g, self._checked)) is not None]
 
     def compute(self, records: Sequence[Record]) -> list[MetricResult]:
         low, high = self.scale
@@ -219,8 +258,8 @@ class Average:
 
     def compare(self, before: Sequence[Record], after: Sequence[Record]) -> list[MetricDelta]:
         pairs, left_out = pair_cases(before, after, None)
-        means = [(self._means(a), self._means(b)) for a, b in pairs]
-        used = [(x[0], y[0]) for x, y in means if x and y]
+        means = [(nested_mean(a, self._checked), nested_mean(b, self._checked)) for a, b in pairs]
+        used = [(x, y) for x, y in means if x is not None and y is not None]
         not_valued = len(means) - len(used)
         if not_valued:
             left_out = {**left_out, "n/a": left_out.get("n/a", 0) + not_valued}
@@ -286,13 +325,19 @@ class ErrorRate(Proportion):
     def outcome(self, record: Record) -> bool | None:
         return record.error is not None
 
+    def _value(self, record: Record) -> float | None:
+        return float(record.error is not None)
+
     def _shares(self, records: Sequence[Record]) -> list[float]:
-        return [_share([float(r.error is not None) for r in g]) for g in by_case(records).values()]
+        return [nested_mean(g, self._value) or 0.0 for g in by_unit(records).values()]
 
     def compare(self, before: Sequence[Record], after: Sequence[Record]) -> list[MetricDelta]:
-        old, new = by_case(before), by_case(after)
-        cases = sorted(old.keys() & new.keys())
-        used = [(self._shares(old[c])[0], self._shares(new[c])[0]) for c in cases]
+        old = by_case(before)
+        used = []
+        for group in by_unit([r for r in after if r.case in old]).values():
+            earlier = [r for case in by_case(group) for r in old[case]]
+            used.append((nested_mean(earlier, self._value) or 0.0,
+                         nested_mean(group, self._value) or 0.0))  # fmt: skip
         return [delta(self.name, used, {}, "lower", proportion=True)] if used else []
 
 

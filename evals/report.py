@@ -40,6 +40,8 @@ class Summary(BaseModel):
     comparisons: list[Comparison] = []
     floors: list[str] = []
     """Floors that failed (empty: all held)."""
+    gate: list[str] = []
+    """How the regression gate decided (Holm or a primary metric), and what it cannot flag."""
 
     def metric(self, model: str, name: str, suite: str | None = None) -> MetricResult | None:
         """The metric of this model (in this suite: ``usage.*`` is in every suite)."""
@@ -109,9 +111,10 @@ def markdown(summary: Summary, records: list[Record]) -> str:
     lines = [
         "# Eval report",
         "",
-        f"Created {summary.created}. Values: estimate [95% interval] over cases (Wilson "
-        "for rates, a Dirichlet posterior for F1, Student's t for means, clamped to the "
-        'scale; "no interval" where none is valid).',
+        f"Created {summary.created}. Values: estimate [95% interval] over cases, or over "
+        "clusters of related cases where a suite has them (Clopper-Pearson for rates, a "
+        "Dirichlet posterior for F1, Student's t for means, clamped to the scale; "
+        '"no interval" where none is valid).',
         "",
         _row(rows[0]),
         "|" + "---|" * len(rows[0]),
@@ -138,6 +141,8 @@ def markdown(summary: Summary, records: list[Record]) -> str:
         ]
     for comparison in summary.comparisons:
         lines += ["", *comparison_markdown(comparison)]
+    if summary.gate:
+        lines += ["", "## Regression gate", "", *(f"- {_inert(g)}" for g in summary.gate)]
     if summary.floors:
         lines += ["", "## Gates that failed", "", *(f"- {_inert(f)}" for f in summary.floors)]
     return "\n".join(lines) + "\n"
@@ -218,6 +223,8 @@ def pr_summary(summary: Summary) -> str:
                 for p in worst
                 if p.kind == "regression"
             ]
+    if summary.gate:
+        lines += ["", "**Regression gate:**", *(f"- {_inert(g)}" for g in summary.gate[:4])]
     if summary.floors:
         lines += ["", "**Gates that failed:**", *(f"- {_inert(f)}" for f in summary.floors[:5])]
     return "\n".join(lines[:SUMMARY_LINES]) + "\n"

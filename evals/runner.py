@@ -31,7 +31,7 @@ from .batch import Batching, Collector, Deferral
 from .cache import EPOCH, CachingTransport
 from .checks import CheckContext, CheckResult
 from .data import Case, Dataset
-from .measures import Average, MetricResult
+from .measures import CLUSTER, Average, MetricResult
 from .models import ModelConfig, connect
 from .records import Record, ResultsFile
 from .replicas import Replicas
@@ -316,7 +316,7 @@ async def run_case(
         case=case.id,
         epoch=epoch,
         split=case.split,
-        metadata=case.metadata,
+        metadata=clustered(suite, case.metadata),
         input=output_json(case.input),
         expected=output_json(case.expected),
         output=stored,
@@ -327,6 +327,13 @@ async def run_case(
         calls=trace.calls,
         transcript=bounded(trace.transcript or [], options.transcript_chars),
     )
+
+
+def clustered(suite: Suite[Any, Any], metadata: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    """The case's metadata, with its cluster (``Suite.cluster``'s key) under ``cluster``."""
+    if suite.cluster is None or suite.cluster == CLUSTER or suite.cluster not in metadata:
+        return metadata
+    return {**metadata, CLUSTER: str(metadata[suite.cluster])}
 
 
 def storable(output: Any, limit: int) -> tuple[JsonValue, str | None]:

@@ -79,6 +79,10 @@ class Suite(Generic[InputT, OutputT]):
     expected_type: type[Any] = dict
     checks: Sequence[Check[OutputT] | Judge[OutputT]] = ()
     measures: Sequence[Measure] = ()
+    cluster: str | None = None
+    """A metadata key whose value groups related cases (paraphrases, obfuscations,
+    templates of one source): each group weighs one case in every interval and paired
+    test, and n counts groups. A case's own ``cluster`` metadata does the same."""
     group_by: Sequence[str] = ("split",)
     """Metadata keys (or ``split``) whose values get their own rows in the report."""
     sources: Sequence[ModuleType | Path] = ()

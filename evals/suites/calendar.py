@@ -237,14 +237,15 @@ class ScreenExpected(BaseModel):
 
 
 def obfuscated() -> Dataset[str, ScreenExpected]:
-    """Every request, as written and in each obfuscated variant."""
+    """Every request, as written and in each obfuscated variant: the variants of one
+    request are one cluster (one unit in every interval and paired test)."""
     source = load(DATASET, str, Expected)
     cases = [
         Case[str, ScreenExpected](
             id=f"{case.id}/{name}",
             input=text,
             expected=ScreenExpected(flagged=not case.expected.safe),
-            metadata={**case.metadata, "variant": name},
+            metadata={**case.metadata, "variant": name, "cluster": case.id},
             split=case.split,
         )
         for case in source.cases

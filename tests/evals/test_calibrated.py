@@ -69,9 +69,9 @@ def test_rates_on_test_at_the_dev_threshold():
         0.5,
     )
     assert found["g.right"].n == 4
-    # the interval is Wilson's, as statsmodels computes it
+    # the interval is Clopper-Pearson's, as statsmodels computes it
     proportion_confint = pytest.importorskip("statsmodels.stats.proportion").proportion_confint
-    low, high = proportion_confint(1, 4, method="wilson")
+    low, high = proportion_confint(1, 4, method="beta")
     assert (found["g.right"].low, found["g.right"].high) == pytest.approx((low, high))
 
 

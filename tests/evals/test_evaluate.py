@@ -84,9 +84,10 @@ def test_a_users_measure_is_reported_compared_and_floored_from_python(
     rows = {d.name: d for d in second.comparisons[0].deltas}
     assert rows["triage.short_answers"].pairs == 8
     assert rows["triage.short_answers"].delta.value == 0
-    # 8 of 8 short answers: 1.00 [0.68, 1.00]; its low bound is under the floor of 0.9
+    # 8 of 8 short answers: 1.00 [0.63, 1.00] (Clopper-Pearson); its low bound is under
+    # the floor of 0.9
     assert second.failed == [
-        "triage / stub: triage.short_answers (low of 1.00 [0.68, 1.00]) = 0.676 "
+        "triage / stub: triage.short_answers (low of 1.00 [0.63, 1.00]) = 0.631 "
         "(triage.short_answers.low<0.9 fails)"
     ]
     assert (tmp_path / "b" / "report.md") in second.files

@@ -21,10 +21,11 @@ from evals.metrics import (
 )
 
 
-def test_wilson_interval_matches_the_textbook_value() -> None:
+def test_clopper_pearson_interval_matches_the_textbook_value() -> None:
     estimate = proportion(8, 10)
     assert estimate.value == 0.8
-    assert (round(estimate.low, 3), round(estimate.high, 3)) == (0.490, 0.943)
+    assert (round(estimate.low, 3), round(estimate.high, 3)) == (0.444, 0.975)
+    assert (proportion(0, 20).low, proportion(20, 20).high) == (0.0, 1.0)
 
 
 def test_binary_metrics_on_a_known_confusion() -> None:

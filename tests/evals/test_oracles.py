@@ -1,5 +1,5 @@
 """The evals' statistics against trusted libraries (test-only oracles): statsmodels for
-Wilson and McNemar, scikit-learn for the classification scores and ROC AUC, scipy for
+Clopper-Pearson and McNemar, scikit-learn for the classification scores and ROC AUC, scipy for
 Student's t and the paired permutation test."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from evals.metrics import Counts
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_point_values_and_wilson_agree_with_sklearn_and_statsmodels(seed: int) -> None:
+def test_point_values_and_intervals_agree_with_sklearn_and_statsmodels(seed: int) -> None:
     rng = np.random.default_rng(seed)
     n = int(rng.integers(5, 300))
     truth = rng.random(n) < rng.uniform(0.1, 0.9)
@@ -29,7 +29,7 @@ def test_point_values_and_wilson_agree_with_sklearn_and_statsmodels(seed: int) -
     assert scores["recall"].value == pytest.approx(recall_score(truth, said))
     assert scores["f1"].value == pytest.approx(sk_f1(truth, said))
     hits = int((truth == said).sum())
-    low, high = proportion_confint(hits, n, method="wilson")
+    low, high = proportion_confint(hits, n, method="beta")
     assert (scores["accuracy"].low, scores["accuracy"].high) == pytest.approx((low, high))
     graded = np.clip(truth * 0.3 + rng.random(n) * 0.7, 0, 1).round(1)
     assert metrics.roc_auc(list(truth), list(graded)) == pytest.approx(roc_auc_score(truth, graded))
