@@ -14,7 +14,7 @@ from xml.sax.saxutils import quoteattr
 from pydantic import BaseModel
 
 from .compare import Comparison
-from .measures import MetricDelta, MetricResult
+from .measures import CLUSTER, MetricDelta, MetricResult, by_unit
 from .records import Record
 from .rundir import RunInfo
 from .runner import SuiteRun
@@ -122,7 +122,7 @@ def markdown(summary: Summary, records: list[Record]) -> str:
     ]
     for suite in summary.suites:
         lines += ["", f"## {_inert(suite.suite)}", "",
-                  f"Run {_inert(suite.run)}: {suite.info.cases} cases, "
+                  f"Run {_inert(suite.run)}: {suite.info.cases} cases{_clusters(suite, records)}, "
                   f"{suite.info.reused} reused from an earlier invocation."]  # fmt: skip
         for model, model_summary in suite.models.items():
             for key, groups in model_summary.groups.items():
@@ -146,6 +146,14 @@ def markdown(summary: Summary, records: list[Record]) -> str:
     if summary.floors:
         lines += ["", "## Gates that failed", "", *(f"- {_inert(f)}" for f in summary.floors)]
     return "\n".join(lines) + "\n"
+
+
+def _clusters(suite: SuiteSummary, records: list[Record]) -> str:
+    """ " in N clusters (n counts them)" where the suite's cases are clustered."""
+    own = [r for r in records if r.suite == suite.suite]
+    if not any(CLUSTER in r.metadata for r in own):
+        return ""
+    return f" in {len(by_unit(own))} clusters of related cases (n counts clusters)"
 
 
 def _num(value: float | None) -> str:
