@@ -13,6 +13,7 @@ from .compare import Comparison, ComparisonError, compare
 from .data import Case, Dataset, DatasetError, load
 from .decisions import Binary, Detection, Multiclass
 from .details import BinaryDetail, Detail, MulticlassDetail, TrajectoryDetail, UsageDetail
+from .errors import EvalsError
 from .evaluate import Report, aevaluate, compare_runs, evaluate
 from .gates import EvalError, Floor
 from .measures import (
@@ -56,6 +57,7 @@ __all__ = [
     "Equals",
     "Estimate",
     "EvalError",
+    "EvalsError",
     "FailureRate",
     "FlagAtRate",
     "Floor",

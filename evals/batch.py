@@ -20,6 +20,9 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import logging
+import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,8 +34,11 @@ from pydantic import BaseModel
 
 from patterns import LLM
 
-from .cache import entry_key, store_answer
+from .cache import KEY, entry_key, store_answer
+from .errors import EvalsError
 from .rundir import BatchStats, write_atomically
+
+logger = logging.getLogger("evals.batch")
 
 DONE = ("completed", "failed", "expired", "cancelled")
 """Batch states that will not change again."""
@@ -41,7 +47,7 @@ BATCH_PRICE = 0.5
 """Batch prices as a share of live prices (the OpenAI Batch API: half)."""
 
 
-class BatchError(RuntimeError):
+class BatchError(EvalsError, RuntimeError):
     """A batch that cannot go on (one line): rejected as a whole, or still waiting."""
 
 
@@ -77,6 +83,9 @@ class BatchState(BaseModel):
 
     pending: str | None = None
     """The id of a submitted batch not yet collected."""
+    requested: list[str] = []
+    """The cache keys the pending batch was sent (its lines' ``custom_id``): an output
+    line naming anything else is not ours."""
     failed: dict[str, tuple[int, str]] = {}
     """Cache key -> (status, error body) of requests the batch answered with an error."""
     stats: BatchStats = BatchStats()
@@ -114,10 +123,29 @@ def state_path(directory: Path, model: str) -> Path:
     return directory / f"batch-{hashlib.sha256(model.encode()).hexdigest()[:12]}.json"
 
 
-def load_state(path: Path) -> BatchState:
+PENDING = re.compile(r'"pending"\s*:\s*"([A-Za-z0-9_.:-]{1,200})"')
+
+
+def load_state(path: Path, say: Callable[[str], None] = logger.warning) -> BatchState:
+    """The run's batch state; one that does not decode is set aside (renamed, named in a
+    line) and a pending batch id is salvaged from its text, so a batch already paid for
+    is collected, never bought again."""
     if not path.exists():
         return BatchState()
-    return BatchState.model_validate_json(path.read_text())
+    text = path.read_text(errors="replace")
+    try:
+        return BatchState.model_validate_json(text)
+    except ValueError:
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        with contextlib.suppress(OSError):
+            os.replace(path, aside)
+        found = PENDING.search(text)
+        pending = found[1] if found else None
+        say(
+            f"{path} is corrupt: set aside as {aside.name}; "
+            + (f"collecting batch {pending} it named" if pending else "no pending batch in it")
+        )
+        return BatchState(pending=pending)
 
 
 async def rounds(
@@ -139,6 +167,7 @@ async def rounds(
             if not collector.pending:
                 return state.stats
             state.pending = await _submit(llm, list(collector.pending.values()), batching)
+            state.requested = list(collector.pending)
             state.stats.rounds += 1
             state.stats.requests += len(collector.pending)
             write_atomically(state_file, state.model_dump_json(indent=1))
@@ -204,28 +233,52 @@ async def _collect(
         if file_id:
             text = (await _api(llm).files.content(file_id)).text
             _take(text, cache, state)
-    state.pending = None
+    state.pending, state.requested = None, []
     write_atomically(state_file, state.model_dump_json(indent=1))
 
 
 def _take(text: str, cache: Path, state: BatchState) -> None:
     """Each output line's answer into the cache; an error line kept as that request's
-    answer, except a request the batch never reached (it goes out again)."""
+    answer, except a request the batch never reached (it goes out again).
+
+    The file is the provider's, so each line is input: one that is not a JSON object,
+    or names no request of this batch (``custom_id`` must be one of the cache keys it
+    was sent: never a path), is skipped with a warning; one of ours whose answer cannot
+    be read is that request's recorded failure."""
+    ours = set(state.requested)
+    skipped = 0
     for raw in text.splitlines():
         if not raw.strip():
             continue
-        line = json.loads(raw)
-        key = str(line.get("custom_id", ""))
-        response = line.get("response") or {}
-        error = line.get("error") or {}
-        body = response.get("body")
-        answered = response.get("status_code") == 200 and body is not None
-        if answered and store_answer(cache, key, json.dumps(body).encode()):
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            line = None
+        key = line.get("custom_id") if isinstance(line, dict) else None
+        if not isinstance(key, str) or not KEY.match(key) or (ours and key not in ours):
+            skipped += 1
             continue
-        if error.get("code") == "batch_expired":
-            continue
-        status = int(response.get("status_code") or 500)
-        found = body if isinstance(body, dict) and "error" in body else None
-        message = json.dumps(found or {"error": error or {"message": "no answer in the batch"}})
-        state.failed[key] = (status if status >= 400 else 500, message)
-        state.stats.failed += 1
+        assert isinstance(line, dict)
+        _answer(line, key, cache, state)
+    if skipped:
+        logger.warning("skipped %d batch output line(s) that name no request of the batch", skipped)
+
+
+def _answer(line: dict[str, Any], key: str, cache: Path, state: BatchState) -> None:
+    response = line.get("response")
+    response = response if isinstance(response, dict) else {}
+    error = line.get("error")
+    error = error if isinstance(error, dict) else {}
+    body = response.get("body")
+    answered = response.get("status_code") == 200 and body is not None
+    if answered and store_answer(cache, key, json.dumps(body).encode()):
+        return
+    if error.get("code") == "batch_expired":
+        return
+    status = response.get("status_code")
+    status = status if isinstance(status, int) and 400 <= status <= 599 else 502
+    found = body if isinstance(body, dict) and "error" in body else None
+    fallback = {"message": "the batch's answer to this request could not be read"}
+    message = json.dumps(found or {"error": error or fallback})[:4000]
+    state.failed[key] = (status, message)
+    state.stats.failed += 1

@@ -27,6 +27,8 @@ from pydantic import ValidationError
 
 from patterns.core import async_pool, redact_url, scrub
 
+from .errors import EvalsError
+
 logger = logging.getLogger("evals.cache")
 
 EPOCH: contextvars.ContextVar[int] = contextvars.ContextVar("evals_epoch", default=0)
@@ -80,7 +82,18 @@ def entry_key(request: httpx2.Request, endpoint: str | None) -> str:
     return hashlib.sha256(b"\n".join(parts)).hexdigest()
 
 
+KEY = re.compile(r"^[0-9a-f]{64}$")
+
+
+class NotAKey(EvalsError, ValueError):
+    """A cache key that is not the 64-hex digest this cache computes (one read back from
+    a batch provider, say): it never becomes a file name."""
+
+
 def entry_path(directory: Path, key: str) -> Path:
+    """Where the answer to ``key`` is stored; ``NotAKey`` for anything but a digest."""
+    if not KEY.match(key):
+        raise NotAKey(f"{key[:80]!r} is not a cache key (64 hex digits)")
     return directory / key[:2] / f"{key}.json"
 
 
@@ -141,7 +154,7 @@ ENTRY = re.compile(r"^[0-9a-f]{64}\.json$")
 SHARD = re.compile(r"^[0-9a-f]{2}$")
 
 
-class NotACache(ValueError):
+class NotACache(EvalsError, ValueError):
     """A folder ``clear`` will not touch: it is not a response cache."""
 
 

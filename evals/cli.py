@@ -33,8 +33,9 @@ from patterns.server import ServerError, stop_on_sigterm
 
 from . import cache as response_cache
 from . import report
-from .batch import BatchError, Batching
-from .data import DatasetError, write_schema
+from .batch import Batching
+from .data import write_schema
+from .errors import EvalsError
 from .evaluate import (
     DEFAULT_MAX_ERROR_RATE,
     Report,
@@ -46,10 +47,9 @@ from .evaluate import (
 )
 from .gates import EvalError, Floor, known_metrics
 from .merge import merge
-from .models import ModelConfig, ModelError, from_flag, load_models
-from .records import DiskFull, ResultsLocked
+from .models import ModelConfig, from_flag, load_models
+from .records import DiskFull
 from .runner import DEFAULT_CACHE, DEFAULT_OUT, Options
-from .suite import SuiteError
 from .suites import BUILTIN
 
 console = Console(stderr=True, soft_wrap=True)
@@ -364,15 +364,12 @@ def main(argv: list[str] | None = None) -> int:
         suites = resolve_suites([args.suite], None)
         sys.stdout.write(write_schema(suites[0].input_type, suites[0].expected_type) + "\n")
         return 0
-    except (
-        EvalError, DatasetError, SuiteError, ModelError, ResultsLocked, ServerError,
-        response_cache.NotACache, BatchError,
-    ) as error:  # fmt: skip
-        console.print(f"error: {error}", markup=False, highlight=False)
-        return EXIT_USAGE
     except DiskFull as error:
         console.print(f"error: {error}", markup=False, highlight=False)
         return EXIT_IO
+    except (EvalsError, ServerError) as error:
+        console.print(f"error: {error}", markup=False, highlight=False)
+        return EXIT_USAGE
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
         console.print(f"error: {where}{error.strerror or error}", markup=False, highlight=False)

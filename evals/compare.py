@@ -14,11 +14,12 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from .errors import EvalsError
 from .measures import ErrorRate, Measure, MetricDelta
 from .records import Record
 
 
-class ComparisonError(ValueError):
+class ComparisonError(EvalsError, ValueError):
     """Two runs that share no case: there is nothing to compare (one line, exit 2)."""
 
 

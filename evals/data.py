@@ -21,6 +21,8 @@ from typing import Any, Generic, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError
 
+from .errors import EvalsError
+
 InputT = TypeVar("InputT")
 ExpectedT = TypeVar("ExpectedT")
 
@@ -38,7 +40,7 @@ SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 safe constructors either way."""
 
 
-class DatasetError(ValueError):
+class DatasetError(EvalsError, ValueError):
     """A dataset that cannot be used; the message names the file and the case."""
 
 

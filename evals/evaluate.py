@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from filelock import FileLock, Timeout
 
 from . import html, records, report
+from ._arguments import checked_call, checked_options, checked_prices
 from .compare import Comparison, ComparisonError, compare
 from .data import bulk
 from .gates import EvalError, Floor, check_floors, known_metrics, regressions
@@ -32,9 +33,9 @@ from .measures import Measure, MetricResult
 from .measuring import measure
 from .models import ModelConfig, from_flag
 from .records import Record
-from .rundir import RunInfo, latest_run
+from .rundir import RunInfo, file_sha256, latest_run
 from .runner import Options, SuiteRun, run_suite
-from .suite import Suite, load_suites
+from .suite import SAFE_NAME, Suite, load_suites
 from .suites import BUILTIN
 
 T = TypeVar("T")
@@ -96,25 +97,6 @@ def resolve_suites(
     return unique
 
 
-def _validated(options: Options, max_error_rate: float, fail_on_regression: float | None) -> None:
-    if options.epochs < 1:
-        raise EvalError(f"--epochs {options.epochs}: must be 1 or more")
-    if options.concurrency is not None and not 1 <= options.concurrency <= 1024:
-        raise EvalError(f"--concurrency {options.concurrency}: must be between 1 and 1024")
-    if options.timeout <= 0:
-        raise EvalError(f"--timeout {options.timeout}: must be positive")
-    if options.case_timeout is not None and options.case_timeout <= 0:
-        raise EvalError(f"--case-timeout {options.case_timeout}: must be positive")
-    if options.limit is not None and options.limit < 1:
-        raise EvalError(f"--limit {options.limit}: must be 1 or more")
-    if options.shard is not None and not 1 <= options.shard[0] <= options.shard[1]:
-        raise EvalError(f"--shard {options.shard[0]}/{options.shard[1]}: I/N with 1 <= I <= N")
-    if not 0 <= max_error_rate <= 1:
-        raise EvalError(f"--max-error-rate {max_error_rate}: must be between 0 and 1")
-    if fail_on_regression is not None and not 0 < fail_on_regression < 1:
-        raise EvalError(f"--fail-on-regression {fail_on_regression}: a p threshold in (0, 1)")
-
-
 async def aevaluate(
     suites: Sequence[Suite[Any, Any] | str | Path],
     models: Sequence[ModelConfig | str] = ("embedded",),
@@ -133,8 +115,8 @@ async def aevaluate(
     write: bool = True,
 ) -> Report:
     """``evaluate()`` for code that already runs an event loop (a notebook)."""
-    options = options or Options()
-    _validated(options, max_error_rate, fail_on_regression)
+    options = checked_options(options)
+    checked_call(suites, models, judge, max_error_rate, fail_on_regression, floors)
     chosen = resolve_suites(suites, dataset)
     configs = [m if isinstance(m, ModelConfig) else from_flag(m) for m in models]
     if not configs:
@@ -142,6 +124,7 @@ async def aevaluate(
     if len({m.name for m in configs}) != len(configs):
         raise EvalError("two models have the same name: give each --model once")
     judge_config = from_flag(judge) if isinstance(judge, str) else judge
+    prices = checked_prices(prices, configs)
     if options.batch is not None and not report_only:
         _batchable(configs, judge_config, options)
     directions = known_metrics(chosen)
@@ -159,10 +142,10 @@ async def aevaluate(
             f"--primary {primary!r}: unknown metric (known: {', '.join(sorted(directions))})"
         )
     before = baseline_records(baseline, chosen) if baseline is not None else None
-    with _one_at_a_time(options.out):
+    with one_at_a_time(options.out):
         return await _evaluated(
             chosen, configs, judge_config, options, before, compare_models, gates,
-            (fail_on_regression, primary), prices or {}, report_only, write,
+            (fail_on_regression, primary), prices, report_only, write,
         )  # fmt: skip
 
 
@@ -180,7 +163,7 @@ def _batchable(configs: list[ModelConfig], judge: ModelConfig | None, options: O
 
 
 @contextlib.contextmanager
-def _one_at_a_time(out: Path) -> Iterator[None]:
+def one_at_a_time(out: Path) -> Iterator[None]:
     """One evaluation at a time per ``--out``: the reports an invocation says it wrote
     describe that invocation, never another one's that finished later."""
     out.mkdir(parents=True, exist_ok=True)
@@ -347,7 +330,7 @@ def compare_runs(before: Path, after: Path) -> list[Comparison]:
     shared = sorted(old.keys() & new.keys())
     if not shared:
         raise EvalError(f"{after} against {before}: no suite was run in both")
-    measures = {name: find_suite(name, new[name][0]).measures for name in shared}
+    measures = {name: find_suite(name, new[name][0], (before, after)).measures for name in shared}
     before_records = [r for name in shared for r in old[name][1]]
     after_records = [r for name in shared for r in new[name][1]]
     found = []
@@ -361,7 +344,8 @@ def compare_runs(before: Path, after: Path) -> list[Comparison]:
 def _runs_in(path: Path) -> dict[str, tuple[RunInfo, list[Record]]]:
     """Suite name -> (run info, records) of a run folder or of an --out folder."""
     folders = [path] if (path / "run.json").exists() else [
-        d for s in sorted(path.iterdir()) if s.is_dir() and (d := latest_run(path, s.name))
+        d for s in sorted(path.iterdir())
+        if s.is_dir() and SAFE_NAME.match(s.name) and (d := latest_run(path, s.name))
     ] if path.is_dir() else []  # fmt: skip
     found = {}
     for folder in folders:
@@ -374,8 +358,25 @@ def _runs_in(path: Path) -> dict[str, tuple[RunInfo, list[Record]]]:
     return found
 
 
-def find_suite(name: str, info: RunInfo) -> Suite[Any, Any]:
+def find_suite(name: str, info: RunInfo, read_from: Sequence[Path] = ()) -> Suite[Any, Any]:
+    """The suite a run recorded: a built-in by name, or its suite file, imported only if
+    its bytes are the ones the run recorded and it does not lie inside a folder being
+    read back (``read_from``: a shard or a run another machine made can name any file,
+    its own included)."""
     if info.origin is not None:
+        origin = Path(info.origin)
+        inside = [f for f in read_from if origin.resolve().is_relative_to(f.resolve())]
+        if inside:
+            raise EvalError(
+                f"suite {name}: its run names a suite file inside {inside[0]} "
+                f"({info.origin[:80]}), which came with the run: not importing it"
+            )
+        if info.origin_sha256 is None or file_sha256(origin) != info.origin_sha256:
+            raise EvalError(
+                f"suite {name}: {info.origin[:80]} is not the suite file the run recorded "
+                "(its bytes differ, or the run records no digest): not importing it; run "
+                "the suite again with this version"
+            )
         suites = [s for s in resolve_suites([info.origin]) if s.name == name]
         if suites:
             return suites[0]

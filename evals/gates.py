@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from .compare import Comparison
+from .errors import EvalsError
 from .runner import SuiteRun
 from .suite import Suite
 
 
-class EvalError(ValueError):
+class EvalError(EvalsError, ValueError):
     """Input that cannot be evaluated (a flag, a model, a floor, a folder): one line,
     exit code 2 on the command line."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
+from ._text import visible
 from .details import BinaryDetail, MulticlassDetail, TrajectoryDetail
 from .html_cases import case_table, side_by_side
 from .measures import MetricResult
@@ -32,7 +33,7 @@ table.sides td:nth-child(-n+2){width:auto;min-width:6rem;overflow-wrap:normal}
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text))
+    return html.escape(visible(str(text)))
 
 
 def legend(models: list[str]) -> str:

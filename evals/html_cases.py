@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 
+from ._text import visible
 from .compare import CasePair, Comparison
 from .records import Record
 
@@ -17,7 +18,7 @@ record's own bound, is in results.jsonl)."""
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(visible(str(value)), quote=True)
 
 
 def _short(value: object, limit: int = 90) -> str:

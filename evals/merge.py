@@ -14,16 +14,20 @@ and its reports are those of the same run done in one piece.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import records
-from .evaluate import Report, evaluate, find_suite
+from .evaluate import Report, evaluate, find_suite, one_at_a_time
 from .gates import EvalError, Floor
 from .records import Record
 from .rundir import BatchStats, Fingerprint, RunInfo, latest_run, run_directory, write_atomically
 from .runner import RESULTS, Options
+from .suite import SAFE_NAME
+
+SHARD = re.compile(r"^(\d{1,6})/(\d{1,6})$")
 
 DIFFERENCES = {
     "suite": "the suite",
@@ -52,11 +56,12 @@ def merge(
     if not by_suite:
         raise EvalError("merge: no shard runs given")
     merged = {name: _checked(name, shards) for name, shards in by_suite.items()}
-    for name, (info, found) in merged.items():
-        directory = run_directory(out, name, lambda _: None, info.fingerprint, fresh=True)
-        write_atomically(directory / RESULTS, records.dump_lines(found))
-        write_atomically(directory / "run.json", info.model_dump_json(indent=1))
-    suites = [find_suite(name, info) for name, (info, _) in merged.items()]
+    suites = [find_suite(name, info, folders) for name, (info, _) in merged.items()]
+    with one_at_a_time(out):  # before the first write: another evaluation may hold --out
+        for name, (info, found) in merged.items():
+            directory = run_directory(out, name, lambda _: None, info.fingerprint, fresh=True)
+            write_atomically(directory / RESULTS, records.dump_lines(found))
+            write_atomically(directory / "run.json", info.model_dump_json(indent=1))
     return evaluate(suites, options=Options(out=out), floors=floors, prices=prices,
                     report_only=True)  # fmt: skip
 
@@ -66,7 +71,9 @@ def _runs(folder: Path) -> list[tuple[Path, RunInfo, list[Record]]]:
         runs = [folder]
     elif folder.is_dir():
         runs = [
-            d for s in sorted(folder.iterdir()) if s.is_dir() and (d := latest_run(folder, s.name))
+            d
+            for s in sorted(folder.iterdir())
+            if s.is_dir() and SAFE_NAME.match(s.name) and (d := latest_run(folder, s.name))
         ]
     else:
         raise EvalError(f"merge: {folder} is not a folder")
@@ -76,6 +83,12 @@ def _runs(folder: Path) -> list[tuple[Path, RunInfo, list[Record]]]:
             info = RunInfo.model_validate_json((run / "run.json").read_bytes())
         except (OSError, ValueError):
             raise EvalError(f"merge: {run}/run.json is missing or corrupt") from None
+        suite = info.fingerprint.suite
+        if not SAFE_NAME.match(suite) or ".." in suite:
+            raise EvalError(
+                f"merge: {run}/run.json names the suite {suite[:60]!r}, not a safe folder "
+                "name; nothing was written"
+            )
         found.append((run, info, records.read(run / RESULTS)))
     if not found:
         raise EvalError(f"merge: {folder} holds no run (no run.json)")
@@ -86,8 +99,10 @@ def _shard(path: Path, info: RunInfo) -> tuple[int, int]:
     text = info.fingerprint.shard
     if text is None:
         raise EvalError(f"merge: {path} is a whole run, not a shard (--shard I/N)")
-    number, _, total = text.partition("/")
-    return int(number), int(total)
+    match = SHARD.match(text)
+    if match is None or not 1 <= int(match[1]) <= int(match[2]):
+        raise EvalError(f"merge: {path}/run.json names the shard {text[:40]!r}, not I/N")
+    return int(match[1]), int(match[2])
 
 
 def _checked(
@@ -131,7 +146,8 @@ def _checked(
     info = RunInfo(
         fingerprint=whole, digest=whole.digest(),
         started=min(i.started for _, i, _ in shards), updated=datetime.now(UTC).isoformat(),
-        cases=first.cases, origin=first.origin, runs=len(found),
+        cases=first.cases, origin=first.origin, origin_sha256=first.origin_sha256,
+        runs=len(found),
         batch=BatchStats(
             rounds=max(s.rounds for s in stats), requests=sum(s.requests for s in stats),
             wait_s=sum(s.wait_s for s in stats), failed=sum(s.failed for s in stats),

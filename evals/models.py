@@ -44,11 +44,12 @@ from patterns.core import DEFAULT_MODEL, find_secret, redact_url
 from patterns.server import MODELS, Engine, LocalServer, engine_from_env, resolve_slots
 
 from .data import read_yaml
+from .errors import EvalsError
 
 DEFAULT_EMBEDDED = DEFAULT_MODEL
 
 
-class ModelError(ValueError):
+class ModelError(EvalsError, ValueError):
     """A model that cannot be used (one line)."""
 
 
@@ -144,6 +145,11 @@ class ModelConfig(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             shown = "it is not shown" if find_secret(value) else f"got {redact_url(value)!r}"
             raise ValueError(f"endpoint must be an http(s) URL ({shown})")
+        if parts.query:  # the SDK appends each path after it: refused by the client too
+            raise ValueError(
+                f"endpoint {redact_url(value)} has a query string; give the URL without it "
+                "(a key goes in the variable key_env names)"
+            )
         return value
 
     @field_validator("endpoints")

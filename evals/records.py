@@ -24,6 +24,7 @@ from patterns.core import Exchange, scrub
 
 from .checks import CheckResult
 from .data import bulk
+from .errors import EvalsError
 
 logger = logging.getLogger("evals.records")
 
@@ -58,11 +59,11 @@ class Record(BaseModel):
         return None if result is None else result.passed
 
 
-class ResultsLocked(RuntimeError):
+class ResultsLocked(EvalsError, RuntimeError):
     pass
 
 
-class DiskFull(RuntimeError):
+class DiskFull(EvalsError, RuntimeError):
     pass
 
 

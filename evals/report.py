@@ -13,6 +13,7 @@ from xml.sax.saxutils import quoteattr
 
 from pydantic import BaseModel
 
+from ._text import unlinked, visible
 from .compare import Comparison
 from .measures import CLUSTER, MetricDelta, MetricResult, by_unit
 from .records import Record
@@ -251,8 +252,9 @@ def _reason(record: Record) -> str:
 
 def _inert(text: object) -> str:
     """Untrusted text (ids, names, answers, errors) made inert in Markdown: one line (no
-    heading or list can start), no table break, no link, image, code span or raw HTML."""
-    value = " ".join(str(text).split())
+    heading or list can start), no table break, no link (bare URLs included), image, code
+    span or raw HTML, control characters shown as ``\\xNN``."""
+    value = unlinked(visible(" ".join(str(text).split())))
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     for char in "\\`|[]":
         value = value.replace(char, "\\" + char)
@@ -308,7 +310,7 @@ def _csv(value: object) -> object:
     text that starts like a formula (=, +, -, @, tab, CR) gets a leading quote."""
     if value is None or isinstance(value, bool | int | float):
         return value
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = visible(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
     if len(text) > CSV_CELL:
         text = f"{text[:CSV_CELL]}… [cut: {len(text):,} characters]"
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

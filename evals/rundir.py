@@ -20,7 +20,7 @@ from pydantic import BaseModel, JsonValue
 
 from .data import Dataset
 from .models import ModelConfig
-from .suite import Suite, SuiteError
+from .suite import SAFE_NAME, Suite, SuiteError
 
 
 class Fingerprint(BaseModel):
@@ -69,6 +69,8 @@ class RunInfo(BaseModel):
     reused: int = 0
     origin: str | None = None
     """The suite file (None: a built-in suite), for ``compare``."""
+    origin_sha256: str | None = None
+    """The suite file's bytes when it ran: it is imported again only if they match."""
     runs: int | None = None
     """Case runs (models x cases x repeats) this run covers (its shard's, if sharded)."""
     batch: BatchStats | None = None
@@ -124,14 +126,35 @@ def in_shard(case: str, epoch: int, shard: tuple[int, int] | None) -> bool:
     return number % shard[1] == shard[0] - 1
 
 
+def child(root: Path, name: str, what: str) -> Path:
+    """``root / name`` for a name read from data (a suite name from a run.json, a run
+    id): one safe folder name (letters, digits, '.', '_', '-'; no '..'), and the path
+    still inside ``root`` after resolving links. Anything else is ``SuiteError``, before
+    anything is written."""
+    if not SAFE_NAME.match(name) or ".." in name:
+        raise SuiteError(f"{what} {name[:60]!r} is not a safe folder name; nothing was written")
+    path = root / name
+    if path.resolve().parent != root.resolve():
+        raise SuiteError(f"{what} {name[:60]!r} leads outside {root}; nothing was written")
+    return path
+
+
+def file_sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def run_directory(
     root: Path, suite: str, say: Callable[[str], None], identity: Fingerprint, fresh: bool
 ) -> Path:
     """The directory of the run with this fingerprint, or a new timestamped one; the
     stable pointer ``<root>/<suite>/latest`` names it."""
     digest = identity.digest()
-    base = root / suite
-    base.mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
+    base = child(root, suite, "suite name")
+    base.mkdir(exist_ok=True)
     matching = sorted(base.glob(f"*-{digest[:12]}"))
     if matching and not fresh and not _readable(matching[-1], say):
         matching = []
@@ -192,7 +215,7 @@ def write_atomically(path: Path, text: str) -> None:
 def latest_run(root: Path, suite: str) -> Path | None:
     """The run ``<root>/<suite>/LATEST`` names, if it is a run folder inside
     ``<root>/<suite>``; a pointer that leads anywhere else is refused (``SuiteError``)."""
-    base = root / suite
+    base = child(root, suite, "suite name")
     pointer = base / "LATEST"
     if not pointer.is_file() or pointer.is_symlink():
         return None

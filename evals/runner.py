@@ -35,7 +35,15 @@ from .measures import CLUSTER, Average, MetricResult
 from .models import ModelConfig, connect
 from .records import Record, ResultsFile
 from .replicas import Replicas
-from .rundir import BatchStats, RunInfo, fingerprint, in_shard, run_directory, write_atomically
+from .rundir import (
+    BatchStats,
+    RunInfo,
+    file_sha256,
+    fingerprint,
+    in_shard,
+    run_directory,
+    write_atomically,
+)
 from .schedule import QUEUED, PrefixOrder, Waits
 from .suite import Suite, SuiteError, TaskContext, output_json
 
@@ -169,6 +177,7 @@ async def run_suite(
         reused,
         suite.origin,
     )
+    info.origin_sha256 = file_sha256(Path(suite.origin)) if suite.origin else None
     info.runs, info.batch = len(mine) * len(run_models), stats or info.batch
     write_atomically(directory / "run.json", info.model_dump_json(indent=1))
     wanted = {(c.id, e) for c, e in mine}
@@ -299,7 +308,7 @@ async def run_case(
         result = await suite.task(llm, case.input, context)
         for check in suite.checks:
             found = await check.run(result, CheckContext(case=case, judge=judge, trace=trace))
-            checks[check.name] = admissible(suite, check.name, found)
+            checks[check.name] = kept(admissible(suite, check.name, found), options)
         return result
 
     deadline = options.case_deadline()
@@ -353,6 +362,26 @@ def storable(output: Any, limit: int) -> tuple[JsonValue, str | None]:
     if len(text) > limit:
         return f"{text[:limit]}… [cut: {len(text):,} characters of JSON]", None
     return data, None
+
+
+CHECK_CHARS = 4_000
+"""A check's value, expected value and reason are kept at most this long (the output
+is cut at ``max_output_chars``): a 4 MB answer copied into a check is not a 4 MB line."""
+
+
+def kept(result: CheckResult, options: Options) -> CheckResult:
+    """The check's result with its texts cut (saying so), measured on what it got."""
+    limit = min(CHECK_CHARS, options.max_output_chars)
+    cut: dict[str, Any] = {}
+    for name in ("value", "expected", "reason"):
+        data = getattr(result, name)
+        if isinstance(data, str) and len(data) > limit:
+            cut[name] = f"{data[:limit]}… [cut: {len(data):,} characters]"
+        elif isinstance(data, list | dict):
+            stored, _ = storable(data, limit)
+            if isinstance(stored, str):
+                cut[name] = stored
+    return result.model_copy(update=cut) if cut else result
 
 
 def bounded(exchanges: list[Exchange], limit: int) -> list[Exchange]:

@@ -39,12 +39,13 @@ from patterns import LLM, Trace
 
 from .checks import Check, Judge
 from .data import Case, Dataset, load
+from .errors import EvalsError
 from .measures import Measure
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
-class SuiteError(ValueError):
+class SuiteError(EvalsError, ValueError):
     """A suite file that cannot be used (one line: which file, what is wrong)."""
 
 

@@ -204,6 +204,7 @@ PUBLIC = {
         "Equals",
         "Estimate",
         "EvalError",
+        "EvalsError",
         "FailureRate",
         "FlagAtRate",
         "Floor",

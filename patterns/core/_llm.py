@@ -97,8 +97,11 @@ class LLM:
 
         The key: ``api_key``, else ``PATTERNS_API_KEY``, else ``OPENAI_API_KEY`` but
         only for OpenAI's own endpoint (or one named by ``OPENAI_BASE_URL``, its own
-        convention): an OpenAI key is never sent to another host by accident.
+        convention): an OpenAI key is never sent to another host by accident. A refusal
+        raised while building them shows no frame holding a key or a URL in a test
+        runner's traceback (``__tracebackhide__``).
         """
+        __tracebackhide__ = True
         confidence = settings.pop("confidence", None)
         if timeout is None:
             timeout = timeout_from_env()

@@ -114,7 +114,11 @@ def clients_from_env(
     organization: str | None = None,
     retry_timeouts: bool | None = None,
 ) -> Clients:
-    """Arguments first, then the environment (``patterns.core``'s docstring lists it)."""
+    """Arguments first, then the environment (``patterns.core``'s docstring lists it).
+
+    Its frame holds the key and the URL as locals: test runners are told to leave it out
+    of a traceback (``__tracebackhide__``), so a refusal raised here prints no secret."""
+    __tracebackhide__ = True
     base_url = base_url or env("PATTERNS_BASE_URL", "OPENAI_BASE_URL")
     api_key = api_key or env("PATTERNS_API_KEY")
     if api_key is None and openai_key_may_go_to(base_url):

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import math
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 from ..core import ServerError
 from ._models import cache_dir
@@ -44,8 +47,8 @@ def build_llama_server(say: logging.Logger = logger) -> Path:
     """The built ``llama-server``: compiled now unless this machine has it already."""
     target = built_binary()
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a concurrent build waits for this one
+    with open(target.parent / ".lock", "a+") as lock:
+        _hold(lock, say)  # a concurrent build waits for this one, and says so
         if target.exists():
             say.info("%s is built already", target)
             return target
@@ -54,6 +57,35 @@ def build_llama_server(say: logging.Logger = logger) -> Path:
             _build(Path(work), target)
     say.info("built %s", target)
     return target
+
+
+WAIT_NOTICE_S = 60.0
+
+
+def _hold(lock: Any, say: logging.Logger, poll_s: float = 1.0) -> None:
+    """Take the build lock; while another build holds it, say who (its pid, since when)
+    at once and every minute, then write our own pid and time into it."""
+    said = -math.inf
+    started = time.monotonic()
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() - said >= WAIT_NOTICE_S:
+                lock.seek(0)
+                holder = lock.read(200).strip() or "another process"
+                waited = time.monotonic() - started
+                say.warning(
+                    "waiting for another build of llama-server to finish (%s; waited %.0f s)",
+                    holder, waited,
+                )  # fmt: skip
+                said = time.monotonic()
+            time.sleep(poll_s)
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"pid {os.getpid()}, since {time.strftime('%H:%M:%S')}")
+    lock.flush()
 
 
 def _tool(name: str) -> str:

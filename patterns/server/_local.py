@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib.util
+import json
 import logging
 import os
 import shutil
@@ -242,15 +243,30 @@ class LocalServer:
                     f"the model server exited with code {self.process.returncode} while "
                     f"starting; its log says:\n{self._log_tail()}"
                 )
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.25)
+            if self._answers_as_ours():
+                return
+            time.sleep(0.25)
         raise ServerError(
             f"the model server did not answer within {self.startup_timeout:.0f}s; "
             f"log:\n{self._log_tail()}"
         )
+
+    def _answers_as_ours(self) -> bool:
+        """Ready only when the answer is ours: it lists this server's alias, and our
+        process is still alive after it (another server that took the port between
+        choosing it and binding it would answer too, under another name, while ours
+        exits on the failed bind)."""
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as answer:
+                listed = json.loads(answer.read(1 << 20))
+        except (OSError, ValueError):
+            return False
+        data = listed.get("data") if isinstance(listed, dict) else None
+        names = (
+            {m.get("id") for m in data if isinstance(m, dict)} if isinstance(data, list) else set()
+        )
+        assert self.process is not None
+        return self.model_name in names and self.process.poll() is None
 
     def _log_tail(self, lines: int = 20) -> str:
         try:

@@ -46,7 +46,11 @@ def _others_alive() -> bool:
 
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_group)
-    child = subprocess.Popen(sys.argv[1:])
+    try:
+        child = subprocess.Popen(sys.argv[1:])
+    except OSError as error:  # a missing, corrupt or non-executable binary: one line
+        print(f"cannot start {sys.argv[1]}: {error.strerror or error}", flush=True)
+        return 127
     return child.wait()
 
 

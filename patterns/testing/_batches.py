@@ -6,7 +6,7 @@ input lines are answered by the stub's own script when the batch finishes.
 
 Faults: ``expire_first=K``: the first batch answers K lines and expires (the rest get
 the ``batch_expired`` error); ``fail`` picks lines answered with an error; ``reject``
-fails the whole batch at validation.
+fails the whole batch at validation; ``hostile`` lines are added to every output file.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class FakeBatches:
     expire_first: int | None = None
     fail: Callable[[dict[str, Any]], bool] = lambda body: False
     reject: bool = False
+    hostile: list[str] = field(default_factory=list)
+    """Raw lines added to every output file (a provider's malformed or foreign lines)."""
     files: dict[str, bytes] = field(default_factory=dict)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
@@ -112,8 +114,9 @@ class FakeBatches:
             else:
                 response = {"status_code": 200, "request_id": "r", "body": answer(line["body"])}
                 done.append({**head, "response": response, "error": None})
-        if done:
-            batch["output_file_id"] = self._file(_jsonl(done))["id"]
+        if done or self.hostile:
+            extra = "".join(line + "\n" for line in self.hostile).encode()
+            batch["output_file_id"] = self._file(_jsonl(done) + extra)["id"]
         if errors:
             batch["error_file_id"] = self._file(_jsonl(errors))["id"]
         batch["status"] = "expired" if expire is not None else "completed"
