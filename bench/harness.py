@@ -20,6 +20,7 @@ from patterns.calendar import Calendar
 from patterns.chain import process_calendar_request
 from patterns.core import CHAT_PATH
 from patterns.parallel import process_request
+from patterns.router import on_calendar
 from patterns.testing import ReadableYAML, llm_body, scrub_request, scrub_response
 from patterns.testing.stub import Reply, by_schema, stub_server
 
@@ -246,10 +247,10 @@ def parallel_overlap(delay: float = 0.3, rounds: int = 5) -> Row:
 
     async def go(base_url: str) -> float:
         llm = LLM.from_env(base_url=base_url, mode="json_object", max_retries=0)
-        await process_request("Tea?", calendar=Calendar(), llm=llm)  # warm-up
+        await process_request("Tea?", then=on_calendar(Calendar(), llm=llm), llm=llm)  # warm-up
         started = time.perf_counter()
         for _ in range(rounds):
-            await process_request("Tea?", calendar=Calendar(), llm=llm)
+            await process_request("Tea?", then=on_calendar(Calendar(), llm=llm), llm=llm)
         await llm.aclose()
         return (time.perf_counter() - started) / rounds
 

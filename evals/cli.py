@@ -50,7 +50,7 @@ from .merge import merge
 from .models import ModelConfig, from_flag, load_models
 from .records import DiskFull
 from .runner import DEFAULT_CACHE, DEFAULT_OUT, Options
-from .suites import BUILTIN
+from .suites import GROUPS
 
 console = Console(stderr=True, soft_wrap=True)
 EXIT_FLOOR, EXIT_USAGE, EXIT_IO, EXIT_INTERRUPTED = 1, 2, 3, 130
@@ -78,7 +78,7 @@ def parser() -> argparse.ArgumentParser:
         "suites",
         nargs="*",
         default=["all"],
-        help=f"built-in ({', '.join(BUILTIN)}) or a suite file",
+        help=f"built-in ({', '.join(GROUPS)}) or a suite file",
     )
     run.add_argument(
         "--model",

@@ -36,7 +36,7 @@ from .records import Record
 from .rundir import RunInfo, file_sha256, latest_run
 from .runner import Options, SuiteRun, run_suite
 from .suite import SAFE_NAME, Suite, load_suites
-from .suites import BUILTIN
+from .suites import GROUPS, builtin
 
 T = TypeVar("T")
 DEFAULT_MAX_ERROR_RATE = 0.2
@@ -77,15 +77,15 @@ def resolve_suites(
     for name in names:
         if isinstance(name, Suite):
             found.append(name)
-        elif str(name) in BUILTIN:
-            found += BUILTIN[str(name)]
+        elif str(name) in GROUPS:
+            found += builtin(str(name))
         elif str(name).endswith(".py") or Path(name).exists():
             found += [
                 dataclasses.replace(s, origin=str(Path(name))) for s in load_suites(Path(name))
             ]
         else:
             raise EvalError(
-                f"unknown suite {str(name)!r}: a built-in ({', '.join(BUILTIN)}) or a .py file"
+                f"unknown suite {str(name)!r}: a built-in ({', '.join(GROUPS)}) or a .py file"
             )
     unique = list({s.name: s for s in found}.values())
     if dataset is not None:
@@ -380,9 +380,9 @@ def find_suite(name: str, info: RunInfo, read_from: Sequence[Path] = ()) -> Suit
         suites = [s for s in resolve_suites([info.origin]) if s.name == name]
         if suites:
             return suites[0]
-    builtin = [s for s in BUILTIN["all"] if s.name == name]
-    if builtin:
-        return builtin[0]
+    known = [s for s in builtin("all") if s.name == name] if name in GROUPS else []
+    if known:
+        return known[0]
     raise EvalError(
         f"cannot find suite {name!r} to compare its measures: its run names no suite file "
         f"({info.origin or 'none'}); run it again with this version"

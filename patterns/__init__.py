@@ -6,7 +6,8 @@ Layout: ``patterns.core`` (the typed call and what it is built from), ``patterns
 ``patterns.testing`` (the pytest plugin and a scripted stub endpoint).
 """
 
-from .calendar import resolve_day
+from typing import Any
+
 from .core import (
     DEFAULT_THRESHOLD,
     LLM,
@@ -79,3 +80,12 @@ __all__ = [
     "today_line",
     "tool",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``patterns.resolve_day`` without loading the calendar domain on ``import patterns``."""
+    if name == "resolve_day":
+        from .calendar import resolve_day
+
+        return resolve_day
+    raise AttributeError(f"module 'patterns' has no attribute {name!r}")

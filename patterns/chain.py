@@ -16,23 +16,37 @@ import re
 import sys
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from .calendar import EventDetails, asks_to_change, calendar_link, parse_event_details
+from .calendar import (
+    DayPhrase,
+    EventDetails,
+    Minutes,
+    People,
+    StartTime,
+    Title,
+    asks_to_change,
+    calendar_link,
+    confirmation_text,
+    describe,
+    resolve_start,
+    short_title,
+    stated_times,
+)
 from .core import (
     DEFAULT_THRESHOLD,
     LLM,
-    CallRecord,
     Clock,
     Confident,
+    PatternResult,
     Percent,
     Rejection,
     Trace,
-    Usage,
     confidence_gate,
     run_demo,
     short,
     system_clock,
+    today_line,
 )
 
 logger = logging.getLogger("patterns.chain")
@@ -56,6 +70,25 @@ class EventExtraction(Confident):
     """The request restated in one short sentence."""
 
 
+class DetailsAnswer(BaseModel):
+    # The model copies the day as written; code resolves it against the clock.
+    name: Title
+    day: DayPhrase
+    start_time: StartTime = Field(description="Start, 24-hour HH:MM (2pm is 14:00); 09:00 if none.")
+    duration_minutes: Minutes = Field(
+        description="Length in minutes; 60 if the message does not say."
+    )
+    participants: People
+
+    @field_validator("day")
+    @classmethod
+    def _known_day(cls, day: str, info: ValidationInfo) -> str:
+        today = (info.context or {}).get("today")
+        if today is not None:
+            resolve_start(day, "00:00", today)  # raises the error the model will read
+        return day
+
+
 class Confirmation(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
@@ -69,7 +102,7 @@ class ChainRejection(Rejection):
     reason: Literal["not_calendar_event", "change_to_existing_event", "low_confidence"]
 
 
-class ChainResult(BaseModel):
+class ChainResult(PatternResult):
     outcome: Literal["confirmed", "rejected"]
     extraction: EventExtraction
     rejection: ChainRejection | None = None
@@ -77,8 +110,6 @@ class ChainResult(BaseModel):
     confirmation: Confirmation | None = None
     calendar_link: str | None = None
     """Built in code from the details, never written by the model."""
-    calls: list[CallRecord]
-    usage: Usage
 
 
 # --- Prompts ----------------------------------------------------------------------------
@@ -90,6 +121,17 @@ EXTRACT_PROMPT = (
     "change an event that already exists, and for questions, emails, tasks, notes about "
     "past meetings and vague wishes. confidence_percent: how sure you are, 0 to 100. "
     "description: the request in a few words of your own."
+)
+DETAILS_PROMPT = (
+    "Extract the details of the event the message asks to schedule. name: a short title "
+    "of your own, 2 to 5 words. day: the day as the message says it ('next Tuesday', "
+    "'tomorrow', 'Dec 3'). start_time: 24-hour HH:MM (2pm is 14:00, noon is 12:00; "
+    "09:00 if the message gives no time). duration_minutes: 60 unless the message says "
+    "otherwise (two hours is 120, 2pm to 5pm is 180). participants: the names of the people "
+    "the message mentions, [] if none.\n"
+    'Example: "Tea with Kim and Lou on Friday, 3 to 4pm" -> {"name": "Tea with Kim and '
+    'Lou", "day": "Friday", "start_time": "15:00", "duration_minutes": 60, '
+    '"participants": ["Kim", "Lou"]}'
 )
 CONFIRM_PROMPT = (
     "Write the one or two friendly sentences a calendar assistant sends to confirm this "
@@ -124,6 +166,28 @@ def gate(extraction: EventExtraction, threshold: float, text: str) -> ChainRejec
     return confidence_gate(extraction.confidence, threshold, ChainRejection)
 
 
+async def parse_event_details(llm: LLM, text: str, clock: Clock, trace: Trace) -> EventDetails:
+    """The details step (the router's new-event step too): the model copies the day as
+    written, code resolves it; what the message states outright (its clock time, the
+    length of a stated range) is read by code, and the title kept short."""
+    today = clock().date()
+    answer = await llm.aparse(
+        DetailsAnswer,
+        system=f"{DETAILS_PROMPT} {today_line(clock)}",
+        user=text,
+        step="details",
+        trace=trace,
+        context={"today": today},
+    )
+    stated_start, stated_length = stated_times(text)
+    return EventDetails(
+        name=short_title(answer.name),
+        start=resolve_start(answer.day, stated_start or answer.start_time, today),
+        duration_minutes=stated_length or answer.duration_minutes,
+        participants=answer.participants,
+    )
+
+
 async def generate_confirmation(llm: LLM, details: EventDetails, trace: Trace) -> Confirmation:
     written = await llm.aparse(
         Confirmation,
@@ -152,28 +216,6 @@ def checked_confirmation(written: Confirmation, details: EventDetails) -> Confir
     return written if states else Confirmation(confirmation_message=confirmation_text(details))
 
 
-def confirmation_text(details: EventDetails) -> str:
-    start = details.start
-    people = f" with {', '.join(details.participants)}" if details.participants else ""
-    return (
-        f"{details.name} is in your calendar{people} on {start:%A} {start.day} {start:%B %Y}, "
-        f"{start.strftime('%I:%M %p').lstrip('0')} for {details.duration_minutes} minutes."
-    )
-
-
-def describe(details: EventDetails) -> str:
-    """The event as a person reads it: a small model restates a date it is given in
-    words far more reliably than it formats an ISO timestamp."""
-    start = details.start
-    people = ", ".join(details.participants) or "nobody else"
-    return (
-        f"Event: {details.name}\n"
-        f"When: {start:%A} {start.day} {start:%B %Y}, {start:%H:%M} "
-        f"({start.strftime('%I:%M %p').lstrip('0')}), {details.duration_minutes} minutes\n"
-        f"With: {people}"
-    )
-
-
 # --- The chain --------------------------------------------------------------------------
 
 
@@ -187,34 +229,19 @@ async def process_calendar_request(
 ) -> ChainResult:
     llm = llm or LLM.from_env()
     trace = trace if trace is not None else Trace()
-    logger.debug("input: %r", text)
-
     extraction = await extract_event_info(llm, text, trace)
-    logger.info(
-        "extracted: event=%s confidence=%.2f", extraction.is_calendar_event, extraction.confidence
-    )
+    logger.info("extracted: event=%s confidence=%.2f", extraction.is_calendar_event,
+                extraction.confidence)  # fmt: skip
     if rejection := gate(extraction, threshold, text):
         logger.warning("gate rejected the request: %s", rejection.reason)
-        return ChainResult(
-            outcome="rejected",
-            extraction=extraction,
-            rejection=rejection,
-            calls=trace.calls,
-            usage=trace.usage,
-        )
-
+        return ChainResult(outcome="rejected", extraction=extraction, rejection=rejection,
+                           calls=trace.calls, usage=trace.usage)  # fmt: skip
     details = await parse_event_details(llm, text, clock, trace)
     logger.info("details: %s on %s", details.name, details.start.isoformat())
     confirmation = await generate_confirmation(llm, details, trace)
-    return ChainResult(
-        outcome="confirmed",
-        extraction=extraction,
-        details=details,
-        confirmation=confirmation,
-        calendar_link=calendar_link(details),
-        calls=trace.calls,
-        usage=trace.usage,
-    )
+    return ChainResult(outcome="confirmed", extraction=extraction, details=details,
+                       confirmation=confirmation, calendar_link=calendar_link(details),
+                       calls=trace.calls, usage=trace.usage)  # fmt: skip
 
 
 if __name__ == "__main__":

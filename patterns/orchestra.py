@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model
 
 from .core import (
     LLM,
-    CallRecord,
+    PatternResult,
     PatternsError,
     Percent,
     StructuredOutputError,
@@ -130,18 +130,21 @@ class ReviewRound(BaseModel):
     """Everything this round cost: the review, and the rewrites it caused."""
 
 
-class OrchestraResult(BaseModel):
+class OrchestraResult(PatternResult):
+    outcome: Literal["accepted", "not_accepted", "failed"]
+    """accepted: the last review passed the quality gate; not_accepted: no round passed
+    it; failed: a step after the plan failed (``error``)."""
     topic: str
     plan: Plan
     sections: list[Section]
     rounds: list[ReviewRound]
-    accepted: bool
-    """Whether the last review passed the quality gate."""
     error: str | None = None
     """Why the run stopped early (a step that failed after the plan): what was written
     until then is kept in ``sections`` and ``rounds``."""
-    calls: list[CallRecord]
-    usage: Usage
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome == "accepted"
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -320,7 +323,11 @@ async def write_document(
         plan=plan,
         sections=sections,
         rounds=rounds,
-        accepted=bool(rounds) and rounds[-1].passed and error is None,
+        outcome="failed"
+        if error
+        else "accepted"
+        if rounds and rounds[-1].passed
+        else "not_accepted",
         error=error,
         calls=trace.calls,
         usage=trace.usage,

@@ -22,38 +22,42 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from .calendar import (
     NONE,
-    SHAPES,
+    SAME,
     Calendar,
     ChangeError,
+    ChangeKind,
     Event,
+    Minutes,
+    People,
     apply,
     asks_to_change,
     calendar_link,
-    choice_type,
+    describe_event,
+    done_text,
     labels,
     listing,
     mentioned,
-    parse_event_details,
+    resolve_day,
     run_on_demo_calendar,
 )
+from .chain import parse_event_details
 from .core import (
     DEFAULT_THRESHOLD,
     LLM,
-    CallRecord,
     Clock,
     Confident,
+    PatternResult,
     Percent,
     Rejection,
     StructuredOutputError,
     ToolCall,
     Trace,
-    Usage,
     confidence_gate,
     nearest,
     short,
@@ -91,15 +95,13 @@ class RouteRejection(Rejection):
     reason: Literal["unsupported_request", "low_confidence"]
 
 
-class RouterResult(BaseModel):
+class RouterResult(PatternResult):
     outcome: Literal["handled", "rejected", "failed"]
     decision: RouteDecision
     rejection: RouteRejection | None = None
     action: ToolCall | None = None
     """The tool the handler ran, with its validated arguments and result."""
     response: CalendarResponse | None = None
-    calls: list[CallRecord]
-    usage: Usage
 
 
 ROUTE_DEFINITIONS = (
@@ -142,6 +144,64 @@ def route_prompt(text: str, examples: Sequence[RouteExample] = ()) -> str:
     )
 
 
+def choice_type(calendar: Calendar) -> type[BaseModel]:
+    """``{event, change}``: ``event`` is one of this calendar's event labels, or ``none``
+    when no event is the one the message means (an enum: a grammar or a JSON schema bounds
+    the answer to them; code maps the label to its id), ``change`` the kind of change."""
+    ids = (*labels(calendar), NONE)
+    return create_model(
+        "EventChange",
+        event=(Literal[ids], ...),  # type: ignore[arg-type]
+        change=(ChangeKind, ...),
+    )
+
+
+Clock24 = Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|same)$")]
+
+
+class MoveTo(BaseModel):
+    day: str
+    """The new day as the message says it, or "same"."""
+    start_time: Clock24
+    """The new start, 24-hour HH:MM, or "same"."""
+
+    @field_validator("day")
+    @classmethod
+    def _known_day(cls, day: str, info: ValidationInfo) -> str:
+        today = (info.context or {}).get("today")
+        if day != SAME and today is not None and resolve_day(day, today) is None:
+            raise ValueError(f"cannot tell which date {day!r} is; write it as YYYY-MM-DD")
+        return day
+
+
+class Shift(BaseModel):
+    minutes: int = Field(ge=-10_080, le=10_080)
+    """How much later (positive) or earlier (negative) it starts."""
+
+
+class SetLength(BaseModel):
+    duration_minutes: Minutes
+
+
+class ChangeLength(BaseModel):
+    by_minutes: int = Field(ge=-1_440, le=1_440)
+    """How much longer (positive) or shorter (negative) it gets."""
+
+
+class Names(BaseModel):
+    names: People = Field(min_length=1)
+
+
+SHAPES: dict[str, type[BaseModel]] = {
+    "move": MoveTo,
+    "shift": Shift,
+    "set_length": SetLength,
+    "change_length": ChangeLength,
+    "add_people": Names,
+    "remove_people": Names,
+}
+"""The one required shape of each kind of change."""
+
 CHOOSE_PROMPT = (
     "You apply changes to a calendar. {today} The calendar holds:\n{events}\n"
     "event: the event the message asks to change, written exactly as listed, or none if "
@@ -167,14 +227,6 @@ CHANGE_PROMPTS: dict[str, str] = {
     "remove_people": "names: the people the message removes, as it names them.",
 }
 CHANGE_PROMPT = "The message changes this event: {event}. {today} {fields}"
-
-
-def describe_event(event: Event) -> str:
-    people = f", with {', '.join(event.participants)}" if event.participants else ""
-    return (
-        f"{event.name}, {event.start:%A %Y-%m-%d} at {event.start:%H:%M}, "
-        f"{event.duration_minutes} minutes{people}"
-    )
 
 
 async def classify(
@@ -218,7 +270,7 @@ async def handle_modify_event(
     )
     chosen = picked.model_dump()
     event_id = labels(calendar).get(str(chosen["event"]), NONE)
-    kind = str(chosen["change"])
+    kind: ChangeKind = chosen["change"]
     if event_id == NONE or not mentioned(calendar.get(event_id), calendar, text):
         logger.warning("no event matches (the model chose %s)", event_id)
         raise ChangeError("no event in the calendar matches the request; nothing was changed")
@@ -234,7 +286,7 @@ async def handle_modify_event(
         trace=trace,
         context={"today": today},
     )
-    changed = calendar.replace(apply(event, kind, change, today))
+    changed = calendar.replace(apply(event, kind, change.model_dump(), today))
     arguments = {"event": event_id, "change": kind, **change.model_dump(mode="json")}
     return ToolCall(tool="modify_event", arguments=arguments, output=changed)
 
@@ -248,12 +300,8 @@ HANDLERS: dict[RequestType, Handler] = {
 
 def respond(request_type: RequestType, event: Event) -> CalendarResponse:
     verb = "Created" if request_type == "new_event" else "Updated"
-    people = f" with {', '.join(event.participants)}" if event.participants else ""
-    when = f"{event.start:%A %Y-%m-%d at %H:%M}"
     return CalendarResponse(
-        success=True,
-        message=f"{verb} '{event.name}' on {when} for {event.duration_minutes} min{people}.",
-        calendar_link=calendar_link(event),
+        success=True, message=done_text(verb, event), calendar_link=calendar_link(event)
     )
 
 
@@ -271,42 +319,39 @@ async def route_calendar_request(
     the routing prompt shows the nearest to ``text`` (else three fixed ones)."""
     llm = llm or LLM.from_env()
     trace = trace if trace is not None else Trace()
-    logger.debug("input: %r", text)
-
     decision = await classify(llm, text, trace, examples)
     logger.info("routed to %s (confidence %.2f)", decision.request_type, decision.confidence)
     if rejection := gate(decision, threshold):
         logger.warning("gate rejected the request: %s (%s)", rejection.reason, rejection.detail)
-        return RouterResult(
-            outcome="rejected",
-            decision=decision,
-            rejection=rejection,
-            calls=trace.calls,
-            usage=trace.usage,
-        )
-
-    handler = HANDLERS[decision.request_type]
+        return RouterResult(outcome="rejected", decision=decision, rejection=rejection,
+                            calls=trace.calls, usage=trace.usage)  # fmt: skip
     try:
-        action = await handler(llm, text, calendar, clock, trace)
-    except (StructuredOutputError, ChangeError) as error:
-        # e.g. no valid change after every retry: the calendar is left unchanged.
+        action = await HANDLERS[decision.request_type](llm, text, calendar, clock, trace)
+    except (StructuredOutputError, ChangeError) as error:  # the calendar is left unchanged
         logger.warning("the %s handler failed: %s", decision.request_type, error)
         shown = error.attempts[-1].shown if isinstance(error, StructuredOutputError) else str(error)
-        return RouterResult(
-            outcome="failed",
-            decision=decision,
-            response=CalendarResponse(success=False, message=shown),
-            calls=trace.calls,
-            usage=trace.usage,
-        )
-    return RouterResult(
-        outcome="handled",
-        decision=decision,
-        action=action,
-        response=respond(decision.request_type, action.output),
-        calls=trace.calls,
-        usage=trace.usage,
-    )
+        return RouterResult(outcome="failed", decision=decision,
+                            response=CalendarResponse(success=False, message=shown),
+                            calls=trace.calls, usage=trace.usage)  # fmt: skip
+    return RouterResult(outcome="handled", decision=decision, action=action,
+                        response=respond(decision.request_type, action.output),
+                        calls=trace.calls, usage=trace.usage)  # fmt: skip
+
+
+def on_calendar(
+    calendar: Calendar,
+    *,
+    llm: LLM | None = None,
+    clock: Clock = system_clock,
+    threshold: float = DEFAULT_THRESHOLD,
+    examples: Sequence[RouteExample] = (),
+) -> Callable[[str, Trace], Awaitable[RouterResult]]:
+    """The router on ``calendar`` as the step another pattern runs after its gate (the
+    parallel pattern's ``then``)."""
+    return lambda text, trace: route_calendar_request(
+        text, calendar=calendar, llm=llm, clock=clock, threshold=threshold, trace=trace,
+        examples=examples,
+    )  # fmt: skip
 
 
 def _said(result: RouterResult) -> str:

@@ -1,25 +1,37 @@
-"""The built-in suites, by name; ``calendar``, ``e2e`` and ``all`` name groups of them."""
+"""The built-in suites, found by name when asked for: the library never imports them
+itself (``import evals`` loads no pattern). ``calendar``, ``e2e`` and ``all`` name groups."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from ..suite import Suite
-from .calendar import CHAIN, PARALLEL, ROUTER, ROUTER_NEAREST, SCREEN, SCREEN_PARAPHRASES
-from .e2e import CHAIN_E2E, ROUTER_E2E
-from .orchestra import ORCHESTRA
 
-BUILTIN: dict[str, list[Suite[Any, Any]]] = {
-    "chain": [CHAIN],
-    "router": [ROUTER],
-    "router_nearest": [ROUTER_NEAREST],
-    "parallel": [PARALLEL],
-    "screen": [SCREEN],
-    "screen_paraphrases": [SCREEN_PARAPHRASES],
-    "orchestra": [ORCHESTRA],
-    "chain_e2e": [CHAIN_E2E],
-    "router_e2e": [ROUTER_E2E],
-    "calendar": [CHAIN, ROUTER, PARALLEL, SCREEN, SCREEN_PARAPHRASES],
-    "e2e": [CHAIN_E2E, ROUTER_E2E],
-    "all": [CHAIN, ROUTER, PARALLEL, SCREEN, SCREEN_PARAPHRASES, CHAIN_E2E, ROUTER_E2E, ORCHESTRA],
-}
+GROUPS: dict[str, tuple[str, ...]] = {
+    "chain": ("calendar.CHAIN",),
+    "router": ("calendar.ROUTER",),
+    "router_nearest": ("calendar.ROUTER_NEAREST",),
+    "parallel": ("calendar.PARALLEL",),
+    "screen": ("calendar.SCREEN",),
+    "screen_paraphrases": ("calendar.SCREEN_PARAPHRASES",),
+    "orchestra": ("orchestra.ORCHESTRA",),
+    "chain_e2e": ("e2e.CHAIN_E2E",),
+    "router_e2e": ("e2e.ROUTER_E2E",),
+    "calendar": ("calendar.CHAIN", "calendar.ROUTER", "calendar.PARALLEL", "calendar.SCREEN",
+                 "calendar.SCREEN_PARAPHRASES"),
+    "e2e": ("e2e.CHAIN_E2E", "e2e.ROUTER_E2E"),
+    "all": ("calendar.CHAIN", "calendar.ROUTER", "calendar.PARALLEL", "calendar.SCREEN",
+            "calendar.SCREEN_PARAPHRASES", "e2e.CHAIN_E2E", "e2e.ROUTER_E2E",
+            "orchestra.ORCHESTRA"),
+}  # fmt: skip
+"""Each built-in name (or group) and where its suites are defined (module.NAME)."""
+
+
+def builtin(name: str) -> list[Suite[Any, Any]]:
+    """The built-in suites ``name`` stands for (``KeyError`` if none), imported now."""
+    found = []
+    for where in GROUPS[name]:
+        module, _, attribute = where.partition(".")
+        found.append(getattr(importlib.import_module(f"{__name__}.{module}"), attribute))
+    return found

@@ -29,6 +29,7 @@ from evals.measures import FailureRate
 from evals.obfuscate import variants
 from evals.suite import Suite, TaskContext
 from patterns import DEFAULT_THRESHOLD, LLM, chain, parallel, router
+from patterns import screen as screening
 from patterns.calendar import asks_to_change
 
 DATASET = Path(__file__).parent.parent / "datasets" / "calendar_requests.yaml"
@@ -256,7 +257,7 @@ def obfuscated() -> Dataset[str, ScreenExpected]:
 
 
 async def screen(llm: LLM, text: str, context: TaskContext) -> list[str]:
-    return list(parallel.screen(text))
+    return list(screening.screen(text))
 
 
 SCREEN = Suite(
@@ -268,7 +269,7 @@ SCREEN = Suite(
     checks=[Equals("flagged", lambda flags: bool(flags), lambda e: e.flagged)],
     measures=[Detection("flagged", name="screen")],
     group_by=("split", "variant"),
-    sources=[parallel],
+    sources=[screening],
     uses_model=False,
     extra={"quick_group": "variant", "quick_per_group": 1_000},
 )
@@ -282,7 +283,7 @@ SCREEN_PARAPHRASES = Suite(
     checks=[Equals("flagged", lambda flags: bool(flags), lambda e: e.flagged)],
     measures=[Detection("flagged", name="screen_paraphrases")],
     group_by=("category",),
-    sources=[parallel],
+    sources=[screening],
     uses_model=False,
 )
 """The screen on injections phrased unlike the project's dataset, written by category

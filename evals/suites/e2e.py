@@ -27,7 +27,9 @@ from evals.suite import Suite, TaskContext
 from evals.suites import seeded as seeded_module
 from evals.suites.seeded import seeded
 from patterns import LLM, chain, fixed_clock, router
-from patterns.calendar import DETAILS_PROMPT, SHAPES, DetailsAnswer, Event
+from patterns.calendar import Event
+from patterns.chain import DETAILS_PROMPT, DetailsAnswer
+from patterns.router import SHAPES
 
 from .calendar import DATASET, Expected
 

@@ -1,23 +1,22 @@
 """The calendar example the four patterns share: events in memory, day phrases resolved
-in code, and the typed tools a model acts on a calendar with.
+in code, changes applied in code, wording written by code, and the typed tools a model
+acts on a calendar with. It makes no model call: each pattern's steps are its own.
 
 Tests assert what a run really did to the calendar, not only what the model said.
 """
 
 from ._changes import (
     NONE,
-    SHAPES,
+    SAME,
     ChangeError,
     ChangeKind,
     apply,
-    choice_type,
     labels,
     listing,
     mentioned,
 )
 from ._days import WEEKDAYS, resolve_day
 from ._demo import demo_calendar, run_on_demo_calendar
-from ._details import DETAILS_PROMPT, DetailsAnswer, parse_event_details
 from ._events import (
     Calendar,
     DayPhrase,
@@ -32,18 +31,17 @@ from ._events import (
 )
 from ._reading import asks_to_change, short_title, stated_times
 from ._tools import CalendarTools
+from ._wording import confirmation_text, describe, describe_event, done_text
 
 __all__ = [
-    "DETAILS_PROMPT",
     "NONE",
-    "SHAPES",
+    "SAME",
     "WEEKDAYS",
     "Calendar",
     "CalendarTools",
     "ChangeError",
     "ChangeKind",
     "DayPhrase",
-    "DetailsAnswer",
     "Event",
     "EventDetails",
     "Minutes",
@@ -53,12 +51,14 @@ __all__ = [
     "apply",
     "asks_to_change",
     "calendar_link",
-    "choice_type",
+    "confirmation_text",
     "demo_calendar",
+    "describe",
+    "describe_event",
+    "done_text",
     "labels",
     "listing",
     "mentioned",
-    "parse_event_details",
     "resolve_day",
     "resolve_start",
     "run_on_demo_calendar",

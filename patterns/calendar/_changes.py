@@ -1,23 +1,20 @@
-"""Changes to an existing event, as the model is asked for them: first which event (a
-choice bounded by the calendar's own ids) and what kind of change, then only that kind's
-fields, all required. Code resolves days and applies relative changes to the event's
-current start and length: nothing is found by a shared word, nothing is left to the
-model's arithmetic on dates."""
+"""Changes to an existing event: the calendar's labels and listing as the model is shown
+them, the evidence that a message is about an event, and a change applied in code to
+the event's current start and length (nothing left to the model's arithmetic on dates).
+The router asks the model for the change (its schemas are the router's)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator
+from typing import Any, Literal
 
 from ._days import resolve_day
-from ._events import Calendar, Event, Minutes, People
+from ._events import Calendar, Event
 
 ChangeKind = Literal["move", "shift", "set_length", "change_length", "add_people", "remove_people"]
 
 SAME = "same"
-Clock24 = Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|same)$")]
 
 
 def labels(calendar: Calendar) -> dict[str, str]:
@@ -49,18 +46,6 @@ def listing(calendar: Calendar) -> str:
 NONE = "none"
 
 
-def choice_type(calendar: Calendar) -> type[BaseModel]:
-    """``{event, change}``: ``event`` is one of this calendar's event labels, or ``none``
-    when no event is the one the message means (an enum: a grammar or a JSON schema bounds
-    the answer to them; code maps the label to its id), ``change`` the kind of change."""
-    ids = (*labels(calendar), NONE)
-    return create_model(
-        "EventChange",
-        event=(Literal[ids], ...),  # type: ignore[arg-type]
-        change=(ChangeKind, ...),
-    )
-
-
 GENERIC = frozenset(
     {"the", "a", "an", "my", "our", "your", "with", "on", "at", "to", "of", "and", "for",
      "in", "meeting", "meetings", "call", "sync", "session", "appointment", "event", "chat"}
@@ -87,79 +72,39 @@ def mentioned(event: Event, calendar: Calendar, text: str) -> bool:
     return bool(own & said or people & said or any(t in text for t in times))
 
 
-class MoveTo(BaseModel):
-    day: str
-    """The new day as the message says it, or "same"."""
-    start_time: Clock24
-    """The new start, 24-hour HH:MM, or "same"."""
-
-    @field_validator("day")
-    @classmethod
-    def _known_day(cls, day: str, info: ValidationInfo) -> str:
-        today = (info.context or {}).get("today")
-        if day != SAME and today is not None and resolve_day(day, today) is None:
-            raise ValueError(f"cannot tell which date {day!r} is; write it as YYYY-MM-DD")
-        return day
-
-
-class Shift(BaseModel):
-    minutes: int = Field(ge=-10_080, le=10_080)
-    """How much later (positive) or earlier (negative) it starts."""
-
-
-class SetLength(BaseModel):
-    duration_minutes: Minutes
-
-
-class ChangeLength(BaseModel):
-    by_minutes: int = Field(ge=-1_440, le=1_440)
-    """How much longer (positive) or shorter (negative) it gets."""
-
-
-class Names(BaseModel):
-    names: People = Field(min_length=1)
-
-
-SHAPES: dict[str, type[BaseModel]] = {
-    "move": MoveTo,
-    "shift": Shift,
-    "set_length": SetLength,
-    "change_length": ChangeLength,
-    "add_people": Names,
-    "remove_people": Names,
-}
-"""The one required shape of each kind of change."""
-
-
 class ChangeError(ValueError):
     """A change that cannot be applied to the event (a length of zero, say)."""
 
 
-def apply(event: Event, kind: str, change: BaseModel, today: date) -> Event:
-    """The event after the change, computed from its current start and length."""
+def apply(event: Event, kind: ChangeKind, values: Mapping[str, Any], today: date) -> Event:
+    """The event after a change of ``kind`` with its ``values`` (``day`` and
+    ``start_time``, each or ``same``, for a move; ``minutes``, ``duration_minutes``,
+    ``by_minutes`` or ``names`` for the others), computed from its current start and
+    length: days resolved here, no arithmetic left to the model."""
     update: dict[str, Any] = {}
-    if isinstance(change, MoveTo):
-        day = event.start.date() if change.day == SAME else resolve_day(change.day, today)
+    if kind == "move":
+        day = event.start.date() if values["day"] == SAME else resolve_day(values["day"], today)
         at = (
             event.start.time()
-            if change.start_time == SAME
-            else time.fromisoformat(change.start_time)
+            if values["start_time"] == SAME
+            else time.fromisoformat(values["start_time"])
         )
-        assert day is not None  # checked by the shape's validator
+        if day is None:
+            raise ChangeError(f"cannot tell which date {values['day']!r} is")
         update["start"] = datetime.combine(day, at)
-    elif isinstance(change, Shift):
-        update["start"] = event.start + timedelta(minutes=change.minutes)
-    elif isinstance(change, SetLength):
-        update["duration_minutes"] = change.duration_minutes
-    elif isinstance(change, ChangeLength):
-        update["duration_minutes"] = event.duration_minutes + change.by_minutes
-    elif kind == "add_people" and isinstance(change, Names):
+    elif kind == "shift":
+        update["start"] = event.start + timedelta(minutes=values["minutes"])
+    elif kind == "set_length":
+        update["duration_minutes"] = values["duration_minutes"]
+    elif kind == "change_length":
+        update["duration_minutes"] = event.duration_minutes + values["by_minutes"]
+    elif kind == "add_people":
         have = {p.lower() for p in event.participants}
         update["participants"] = event.participants + [
-            p for p in change.names if p.lower() not in have
+            p for p in values["names"] if p.lower() not in have
         ]
-    elif isinstance(change, Names):
-        gone = {p.lower() for p in change.names}
+    else:
+        gone = {p.lower() for p in values["names"]}
         update["participants"] = [p for p in event.participants if p.lower() not in gone]
     if not 0 < update.get("duration_minutes", event.duration_minutes) <= 24 * 60:
         raise ChangeError("the event's length must stay between 1 and 1,440 minutes")

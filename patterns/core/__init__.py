@@ -94,7 +94,7 @@ from ._settings import (
 )
 from ._tools import Tool, ToolCall, ToolRetry, tool
 from ._transport import DEFAULT_MAX_BYTES, SENT_AT, async_pool, sync_pool
-from ._usage import CallRecord, Exchange, Message, Trace, Usage
+from ._usage import CallRecord, Exchange, Message, PatternResult, Trace, Usage
 
 __all__ = [
     "CHAT_PATH",
@@ -122,6 +122,7 @@ __all__ = [
     "ModeSetting",
     "ModelNotFound",
     "ModelResponseError",
+    "PatternResult",
     "PatternsError",
     "Percent",
     "PromptSchema",

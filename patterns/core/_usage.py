@@ -121,3 +121,12 @@ class Trace:
                 f"this run has used {budget.used} tokens of its budget of {budget.limit}; "
                 "raise token_budget or shorten the prompts"
             )
+
+
+class PatternResult(BaseModel):
+    """What every pattern returns: how it ended (``outcome``: each pattern names its own
+    ends), every typed call it made, and what they cost."""
+
+    outcome: str
+    calls: list[CallRecord]
+    usage: Usage

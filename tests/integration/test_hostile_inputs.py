@@ -8,7 +8,7 @@ import pytest
 from evals.obfuscate import VARIANTS, variants
 from patterns import resolve_day
 from patterns.chain import process_calendar_request
-from patterns.parallel import normalise, screen
+from patterns.screen import normalise, screen
 from patterns.testing.stub import Reply, always, by_schema, stub_server
 from tests.conftest import WEDNESDAY
 
