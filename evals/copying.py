@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from patterns.core import schema_of
+from patterns.core import Step, schema_of
 
 from .checks import Check, CheckContext, CheckResult
 
@@ -100,3 +100,10 @@ def CopiedSchemaText(
     tool arguments included) copies a description of ``schemas`` or six words running of
     ``texts`` (the prompts the model was given)."""
     return _Copied(name, lambda case, output: CheckResult(), schemas, texts)
+
+
+def CopiedStepText(steps: Sequence[Step[Any]], name: str = "copied_schema_text") -> Check[Any]:
+    """``CopiedSchemaText`` over a pattern's steps (``chain.STEPS``, ...): each step's
+    answer schema and instructions, read from the pattern itself."""
+    schemas = [s.output_type for s in steps if s.output_type is not None]
+    return CopiedSchemaText(schemas, [s.instructions for s in steps], name)

@@ -41,10 +41,10 @@ from .core import (
     PatternResult,
     Percent,
     Rejection,
+    Step,
     Trace,
     confidence_gate,
     run_demo,
-    short,
     system_clock,
     today_line,
 )
@@ -142,11 +142,15 @@ CONFIRM_PROMPT = (
 
 # --- The steps --------------------------------------------------------------------------
 
+EXTRACT = Step("extract", EventExtraction, EXTRACT_PROMPT, brief=True)
+DETAILS = Step("details", DetailsAnswer, DETAILS_PROMPT)
+CONFIRM = Step("confirm", Confirmation, CONFIRM_PROMPT)
+STEPS = (EXTRACT, DETAILS, CONFIRM)
+"""The model's boxes, in order (the router's new-event box is ``DETAILS``)."""
+
 
 async def extract_event_info(llm: LLM, text: str, trace: Trace) -> EventExtraction:
-    return await short(llm).aparse(
-        EventExtraction, system=EXTRACT_PROMPT, user=text, step="extract", trace=trace
-    )
+    return await EXTRACT(llm, text, trace)
 
 
 def gate(extraction: EventExtraction, threshold: float, text: str) -> ChainRejection | None:
@@ -171,14 +175,8 @@ async def parse_event_details(llm: LLM, text: str, clock: Clock, trace: Trace) -
     written, code resolves it; what the message states outright (its clock time, the
     length of a stated range) is read by code, and the title kept short."""
     today = clock().date()
-    answer = await llm.aparse(
-        DetailsAnswer,
-        system=f"{DETAILS_PROMPT} {today_line(clock)}",
-        user=text,
-        step="details",
-        trace=trace,
-        context={"today": today},
-    )
+    system = f"{DETAILS.instructions} {today_line(clock)}"
+    answer = await DETAILS(llm, text, trace, system=system, context={"today": today})
     stated_start, stated_length = stated_times(text)
     return EventDetails(
         name=short_title(answer.name),
@@ -189,14 +187,7 @@ async def parse_event_details(llm: LLM, text: str, clock: Clock, trace: Trace) -
 
 
 async def generate_confirmation(llm: LLM, details: EventDetails, trace: Trace) -> Confirmation:
-    written = await llm.aparse(
-        Confirmation,
-        system=CONFIRM_PROMPT,
-        user=describe(details),
-        step="confirm",
-        trace=trace,
-    )
-    return checked_confirmation(written, details)
+    return checked_confirmation(await CONFIRM(llm, describe(details), trace), details)
 
 
 def checked_confirmation(written: Confirmation, details: EventDetails) -> Confirmation:

@@ -30,10 +30,10 @@ from .core import (
     PatternResult,
     Percent,
     Rejection,
+    Step,
     TokenConfident,
     Trace,
     confidence_gate,
-    short,
 )
 from .screen import ScreenFlag, screen
 
@@ -109,10 +109,13 @@ SECURITY_PROMPT = (
 )
 
 
+VALIDATE = Step("validate", CalendarValidation, VALIDATION_PROMPT, brief=True)
+SECURITY = Step("security", SecurityAnswer, SECURITY_PROMPT, brief=True)
+STEPS = (VALIDATE, SECURITY)
+
+
 async def validate(llm: LLM, text: str, trace: Trace) -> CalendarValidation:
-    return await short(llm).aparse(
-        CalendarValidation, system=VALIDATION_PROMPT, user=text, step="validate", trace=trace
-    )
+    return await VALIDATE(llm, text, trace)
 
 
 async def check_security(
@@ -121,9 +124,7 @@ async def check_security(
     """The screen decides; the model's verdict is asked for (beside the validation) and
     reported, and vetoes only with ``model_veto``: measured on the embedded model it
     added no detection at an acceptable false-positive rate (README, Parallel)."""
-    answer = await short(llm).aparse(
-        SecurityAnswer, system=SECURITY_PROMPT, user=text, step="security", trace=trace
-    )
+    answer = await SECURITY(llm, text, trace)
     screened: list[RiskFlag] = list(screen(text))
     vetoed = model_veto and answer.verdict != "ordinary_request"
     flagged: list[RiskFlag] = ["flagged_by_model"] if vetoed else []

@@ -22,7 +22,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
@@ -46,7 +46,7 @@ from .calendar import (
     resolve_day,
     run_on_demo_calendar,
 )
-from .chain import parse_event_details
+from .chain import DETAILS, parse_event_details
 from .core import (
     DEFAULT_THRESHOLD,
     LLM,
@@ -55,12 +55,12 @@ from .core import (
     PatternResult,
     Percent,
     Rejection,
+    Step,
     StructuredOutputError,
     ToolCall,
     Trace,
     confidence_gate,
     nearest,
-    short,
     system_clock,
     today_line,
 )
@@ -229,12 +229,19 @@ CHANGE_PROMPTS: dict[str, str] = {
 CHANGE_PROMPT = "The message changes this event: {event}. {today} {fields}"
 
 
+ROUTE = Step("route", RouteDecision, ROUTE_PROMPT, brief=True)
+CHOOSE = Step[BaseModel]("choose", None, CHOOSE_PROMPT, brief=True)
+"""Its type is built from the calendar (``choice_type``): the event labels as an enum."""
+CHANGES = {kind: Step("change", shape, CHANGE_PROMPTS[kind], brief=True)
+           for kind, shape in SHAPES.items()}  # fmt: skip
+STEPS: tuple[Step[Any], ...] = (ROUTE, DETAILS, CHOOSE, *CHANGES.values())
+"""The model's boxes (``DETAILS`` is the chain's)."""
+
+
 async def classify(
     llm: LLM, text: str, trace: Trace, examples: Sequence[RouteExample] = ()
 ) -> RouteDecision:
-    return await short(llm).aparse(
-        RouteDecision, system=route_prompt(text, examples), user=text, step="route", trace=trace
-    )
+    return await ROUTE(llm, text, trace, system=route_prompt(text, examples))
 
 
 def gate(decision: RouteDecision, threshold: float) -> RouteRejection | None:
@@ -264,10 +271,8 @@ async def handle_modify_event(
         # existing event. No change without a change request.
         raise ChangeError("the message asks to change no event; nothing was changed")
     today = clock().date()
-    system = CHOOSE_PROMPT.format(today=today_line(clock), events=listing(calendar))
-    picked = await short(llm).aparse(
-        choice_type(calendar), system=system, user=text, step="choose", trace=trace
-    )
+    system = CHOOSE.instructions.format(today=today_line(clock), events=listing(calendar))
+    picked = await CHOOSE(llm, text, trace, system=system, output_type=choice_type(calendar))
     chosen = picked.model_dump()
     event_id = labels(calendar).get(str(chosen["event"]), NONE)
     kind: ChangeKind = chosen["change"]
@@ -275,17 +280,11 @@ async def handle_modify_event(
         logger.warning("no event matches (the model chose %s)", event_id)
         raise ChangeError("no event in the calendar matches the request; nothing was changed")
     event = calendar.get(event_id)
-    fields = CHANGE_PROMPTS[kind]
-    change = await short(llm).aparse(
-        SHAPES[kind],
-        system=CHANGE_PROMPT.format(
-            event=describe_event(event), today=today_line(clock), fields=fields
-        ),
-        user=text,
-        step="change",
-        trace=trace,
-        context={"today": today},
+    step = CHANGES[kind]
+    system = CHANGE_PROMPT.format(
+        event=describe_event(event), today=today_line(clock), fields=step.instructions
     )
+    change = await step(llm, text, trace, system=system, context={"today": today})
     changed = calendar.replace(apply(event, kind, change.model_dump(), today))
     arguments = {"event": event_id, "change": kind, **change.model_dump(mode="json")}
     return ToolCall(tool="modify_event", arguments=arguments, output=changed)

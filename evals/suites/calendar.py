@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from evals.calibrated import Abstention, FlagAtRate, GateOnDev
 from evals.checks import Equals
-from evals.copying import CopiedSchemaText
+from evals.copying import CopiedStepText
 from evals.data import Case, Dataset, load
 from evals.decisions import Binary, Detection, Multiclass
 from evals.measures import FailureRate
@@ -142,7 +142,7 @@ CHAIN = Suite(
     task=chain_gate,
     checks=[
         Equals("gate", lambda o: o.passed, lambda e: e.calendar_event, score=_gate_score),
-        CopiedSchemaText([chain.EventExtraction], [chain.EXTRACT_PROMPT]),
+        CopiedStepText([chain.EXTRACT]),
     ],
     measures=[
         Binary("gate", name="chain_gate", threshold=DEFAULT_THRESHOLD),
@@ -162,7 +162,7 @@ ROUTER = Suite(
     task=route,
     checks=[
         Equals("route", lambda o: o.route, lambda e: e.route, score=lambda o: o.confidence),
-        CopiedSchemaText([router.RouteDecision], [router.ROUTE_PROMPT]),
+        CopiedStepText([router.ROUTE]),
     ],
     measures=[
         Multiclass("route", ROUTES, name="router"),
@@ -211,10 +211,7 @@ PARALLEL = Suite(
             score=lambda o: o.manipulation_probability,
         ),
         Equals("screen_flagged", lambda o: bool(o.screen_flags), lambda e: not e.safe),
-        CopiedSchemaText(
-            [parallel.CalendarValidation, parallel.SecurityAnswer],
-            [parallel.VALIDATION_PROMPT, parallel.SECURITY_PROMPT],
-        ),
+        CopiedStepText(parallel.STEPS),
     ],
     measures=[
         Binary("processed", name="parallel_gate"),

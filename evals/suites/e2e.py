@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from evals.calibrated import Abstention
 from evals.checks import Check, CheckResult
-from evals.copying import CopiedSchemaText
+from evals.copying import CopiedStepText
 from evals.data import Case, Dataset, load, read_yaml
 from evals.measures import Accuracy, FailureRate
 from evals.suite import Suite, TaskContext
@@ -28,8 +28,6 @@ from evals.suites import seeded as seeded_module
 from evals.suites.seeded import seeded
 from patterns import LLM, chain, fixed_clock, router
 from patterns.calendar import Event
-from patterns.chain import DETAILS_PROMPT, DetailsAnswer
-from patterns.router import SHAPES
 
 from .calendar import DATASET, Expected
 
@@ -218,10 +216,7 @@ CHAIN_E2E = Suite(
         Check("start_exact", _start),
         Check("fields", _fields),
         Check("confirmation_consistent", _confirmation),
-        CopiedSchemaText(
-            [chain.EventExtraction, DetailsAnswer, chain.Confirmation],
-            [chain.EXTRACT_PROMPT, DETAILS_PROMPT, chain.CONFIRM_PROMPT],
-        ),
+        CopiedStepText(chain.STEPS),
     ],
     measures=[
         Accuracy("start_exact", name="chain_e2e.start_exact"),
@@ -331,15 +326,7 @@ ROUTER_E2E = Suite(
     checks=[
         Check("route", _route),
         Check("effect", _effect),
-        CopiedSchemaText(
-            [router.RouteDecision, DetailsAnswer, *SHAPES.values()],
-            [
-                router.ROUTE_PROMPT,
-                DETAILS_PROMPT,
-                router.CHOOSE_PROMPT,
-                *router.CHANGE_PROMPTS.values(),
-            ],
-        ),
+        CopiedStepText(router.STEPS),
     ],
     measures=[
         Accuracy("route", name="router_e2e.route"),

@@ -92,6 +92,7 @@ from ._settings import (
     StructuredMode,
     ToolMode,
 )
+from ._step import Step
 from ._tools import Tool, ToolCall, ToolRetry, tool
 from ._transport import DEFAULT_MAX_BYTES, SENT_AT, async_pool, sync_pool
 from ._usage import CallRecord, Exchange, Message, PatternResult, Trace, Usage
@@ -131,6 +132,7 @@ __all__ = [
     "RequestRejected",
     "ServerError",
     "Settings",
+    "Step",
     "StructuredMode",
     "StructuredOutputError",
     "TokenBudgetExceeded",

@@ -14,6 +14,8 @@ CASSETTE = (
 CONFTEST = 'pytest_plugins = ["patterns.testing"]  # its llm fixture: a dummy endpoint at replay'
 
 TEST = """
+import dataclasses
+
 import pytest
 from patterns import chain
 
@@ -21,7 +23,8 @@ TEXT = "Can you send an email to Alice about the project deadline?"
 
 @pytest.mark.vcr
 async def test_replay(llm, monkeypatch):
-    monkeypatch.setattr(chain, "EXTRACT_PROMPT", chain.EXTRACT_PROMPT.replace({old!r}, {new!r}))
+    changed = chain.EXTRACT.instructions.replace({old!r}, {new!r})
+    monkeypatch.setattr(chain, "EXTRACT", dataclasses.replace(chain.EXTRACT, instructions=changed))
     result = await chain.process_calendar_request(TEXT, llm=llm)
     assert result.outcome == "rejected"
 
