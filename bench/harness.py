@@ -18,7 +18,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from patterns import LLM, fixed_clock
 from patterns.calendar import Calendar
 from patterns.chain import process_calendar_request
-from patterns.core import CHAT_PATH
+from patterns.core.plumbing import CHAT_PATH
 from patterns.parallel import process_request
 from patterns.router import on_calendar
 from patterns.testing import ReadableYAML, llm_body, scrub_request, scrub_response

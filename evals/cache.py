@@ -25,7 +25,7 @@ import httpx2
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
-from patterns.core import async_pool, redact_url, scrub
+from patterns.core.plumbing import async_pool, redact_url, scrub
 
 from .errors import EvalsError
 

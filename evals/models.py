@@ -40,7 +40,8 @@ from pydantic import (
 )
 
 from patterns import LLM
-from patterns.core import DEFAULT_MODEL, find_secret, redact_url
+from patterns.core import DEFAULT_MODEL
+from patterns.core.plumbing import find_secret, redact_url
 from patterns.server import MODELS, Engine, LocalServer, engine_from_env, resolve_slots
 
 from .data import read_yaml

@@ -20,7 +20,8 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, Field, JsonValue, ValidationError
 
 from patterns import CallRecord, Usage
-from patterns.core import Exchange, scrub
+from patterns.core import Exchange
+from patterns.core.plumbing import scrub
 
 from .checks import CheckResult
 from .data import bulk

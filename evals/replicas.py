@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import httpx2
 
-from patterns.core import async_pool, redact_url
+from patterns.core.plumbing import async_pool, redact_url
 
 logger = logging.getLogger("evals.replicas")
 

@@ -24,7 +24,8 @@ import httpx2
 from pydantic import JsonValue
 
 from patterns import LLM, Trace
-from patterns.core import Exchange, async_pool
+from patterns.core import Exchange
+from patterns.core.plumbing import async_pool
 
 from . import batch, records
 from .batch import Batching, Collector, Deferral

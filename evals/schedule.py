@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import httpx2
 
-from patterns.core import SENT_AT
+from patterns.core.plumbing import SENT_AT
 
 
 @dataclass

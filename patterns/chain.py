@@ -44,10 +44,10 @@ from .core import (
     Step,
     Trace,
     confidence_gate,
-    run_demo,
     system_clock,
     today_line,
 )
+from .core.plumbing import run_demo
 
 logger = logging.getLogger("patterns.chain")
 

@@ -32,8 +32,8 @@ from .core import (
     Trace,
     Usage,
     passes,
-    run_demo,
 )
+from .core.plumbing import run_demo
 
 logger = logging.getLogger("patterns.orchestra")
 

@@ -8,7 +8,8 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime, time, timedelta
 from typing import Any, TypeVar
 
-from ..core import Clock, Trace, run_demo, system_clock
+from ..core import Clock, Trace, system_clock
+from ..core.plumbing import run_demo
 from ._changes import listing
 from ._events import Calendar, EventDetails
 

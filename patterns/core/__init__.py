@@ -35,8 +35,9 @@ environment, the key policy), ``_dialogue`` (the retry loop, structured and tool
 interpreters), ``_openai`` (the SDK adapter: post path, error translation, completion
 checks), ``_modes`` (mode detection), ``_schema``, ``_confidence`` (percent and token
 confidence, the gate rule), ``_errors``, ``_tools``, ``_usage``, ``_clock``, ``_examples``
-(worked examples chosen for the message), and the infrastructure the evals share:
-``_transport`` (bounded HTTP), ``_redact`` (secrets).
+(worked examples chosen for the message), and the infrastructure the evals and the plugin share
+(``_transport``: bounded HTTP, ``_redact``: secrets, ``_demo``), exported by
+``patterns.core.plumbing``, not here.
 """
 
 from ._clock import Clock, fixed_clock, system_clock, today_line
@@ -51,7 +52,6 @@ from ._confidence import (
     decision_probability,
     passes,
 )
-from ._demo import run_demo
 from ._errors import (
     Attempt,
     AuthenticationFailed,
@@ -69,18 +69,6 @@ from ._errors import (
 )
 from ._examples import nearest
 from ._llm import LLM, SHORT_ANSWER_TOKENS, short
-from ._openai import CHAT_PATH
-from ._redact import (
-    REDACTED,
-    SECRET_PARAM,
-    find_secret,
-    known,
-    protect_logs,
-    redact,
-    redact_url,
-    scrub,
-    url_secrets,
-)
 from ._schema import schema_of
 from ._settings import (
     DEFAULT_MODEL,
@@ -94,18 +82,12 @@ from ._settings import (
 )
 from ._step import Step
 from ._tools import Tool, ToolCall, ToolRetry, tool
-from ._transport import DEFAULT_MAX_BYTES, SENT_AT, async_pool, sync_pool
 from ._usage import CallRecord, Exchange, Message, PatternResult, Trace, Usage
 
 __all__ = [
-    "CHAT_PATH",
-    "DEFAULT_MAX_BYTES",
     "DEFAULT_MODEL",
     "DEFAULT_THRESHOLD",
     "LLM",
-    "REDACTED",
-    "SECRET_PARAM",
-    "SENT_AT",
     "SHORT_ANSWER_TOKENS",
     "STRUCTURED_MODES",
     "TOP_LOGPROBS",
@@ -143,24 +125,14 @@ __all__ = [
     "ToolRetry",
     "Trace",
     "Usage",
-    "async_pool",
     "confidence_gate",
     "decision_probability",
-    "find_secret",
     "fixed_clock",
-    "known",
     "nearest",
     "passes",
-    "protect_logs",
-    "redact",
-    "redact_url",
-    "run_demo",
     "schema_of",
-    "scrub",
     "short",
-    "sync_pool",
     "system_clock",
     "today_line",
     "tool",
-    "url_secrets",
 ]

@@ -31,7 +31,7 @@ Modules: ``_hooks`` and ``_fixtures`` (the plugin), ``_cassettes`` (format and m
 endpoint).
 """
 
-from ..core import REDACTED
+from ..core.plumbing import REDACTED
 
 # The helpers, for projects that build their own rig.
 from ._cassettes import CassetteSecretError, ReadableYAML, canonical_body, llm_body

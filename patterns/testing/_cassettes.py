@@ -9,9 +9,7 @@ from typing import Any, cast
 
 import yaml
 
-from ..core import (
-    find_secret,
-)
+from ..core.plumbing import find_secret
 
 
 class CassetteSecretError(AssertionError):

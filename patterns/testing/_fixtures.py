@@ -14,12 +14,8 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 from syrupy.matchers import path_type
 
-from ..core import (
-    LLM,
-    STRUCTURED_MODES,
-    StructuredMode,
-    find_secret,
-)
+from ..core import LLM, STRUCTURED_MODES, StructuredMode
+from ..core.plumbing import find_secret
 from ._cassettes import CassetteSecretError
 from ._scrub import Secrets
 from .stub import Reply, StubServer, always, stub_server

@@ -8,13 +8,7 @@ import os
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..core import (
-    SECRET_PARAM,
-    known,
-    protect_logs,
-    redact,
-    url_secrets,
-)
+from ..core.plumbing import SECRET_PARAM, known, protect_logs, redact, url_secrets
 
 KEPT_HEADERS = frozenset({"content-type"})
 

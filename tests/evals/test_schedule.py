@@ -17,7 +17,7 @@ from evals.cli import main
 from evals.rundir import latest_run
 from evals.schedule import PrefixOrder
 from patterns import LLM, EndpointError
-from patterns.core import async_pool
+from patterns.core.plumbing import async_pool
 from patterns.testing.stub import Reply, stub_server
 
 SUITE = """

@@ -12,7 +12,8 @@ import pytest
 from pydantic import BaseModel
 
 from patterns import LLM, EndpointError, ModelResponseError, PatternsError, Trace
-from patterns.core import TokenBudgetExceeded, redact, redact_url
+from patterns.core import TokenBudgetExceeded
+from patterns.core.plumbing import redact, redact_url
 from patterns.testing.stub import Reply, StubServer, always, completion, stub_server
 
 KEY = "sk-proj-HOSTILEHOSTILEHOSTILE0042"

@@ -301,7 +301,7 @@ def test_the_http_stacks_and_vcrpys_log_records_are_redacted(
 ) -> None:
     import logging
 
-    from patterns.core import protect_logs
+    from patterns.core.plumbing import protect_logs
 
     protect_logs({"pw-in-a-url-0042"})
     caplog.set_level(logging.DEBUG)
