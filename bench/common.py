@@ -19,10 +19,9 @@ from typing import Any, TypedDict
 from pydantic import BaseModel
 from rich.console import Console
 
+from evals import Options, Record, run_suite
 from evals.evaluate import resolve_suites, run_sync
 from evals.models import from_flag, load_models
-from evals.records import Record
-from evals.runner import Options, run_suite
 from patterns.server import free_port
 
 ROOT = Path(__file__).parents[1]

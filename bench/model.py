@@ -81,7 +81,7 @@ def request_orders(
     suites: tuple[str, ...] = ("chain_e2e", "router_e2e"), ram_cache: tuple[bool, ...] = (False,)
 ) -> list[Row]:
     """The multi-step suites (``--quick``) on the embedded model: requests in case order
-    (one case at a time) or step by step (``evals.schedule``), with the server's default
+    (one case at a time) or step by step (``evals._schedule``), with the server's default
     cache (the previous request's prefix) and, if asked, its RAM cache of saved prompt
     states (``--cache true``: each saved state also keeps a copy of the logits that its
     capacity does not count, so the server can grow until the kernel kills it). Same

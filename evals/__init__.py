@@ -6,7 +6,9 @@ The pattern evals (``evals/suites/``) are suites like any a user writes; see the
 "Evaluate your own prompt".
 """
 
-from .batch import BatchError, Batching
+from ._batch import BatchError, Batching
+from ._records import Record
+from ._runner import Options, SuiteRun, run_suite
 from .calibrated import Abstention, FlagAtRate, GateOnDev
 from .checks import Check, CheckContext, CheckResult, Criterion, Equals, Judge, Tolerance
 from .compare import Comparison, ComparisonError, compare
@@ -30,8 +32,6 @@ from .measures import (
 from .merge import merge
 from .metrics import Estimate
 from .models import ModelConfig
-from .records import Record
-from .runner import Options, SuiteRun, run_suite
 from .suite import Suite, TaskContext
 
 __all__ = [

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._runner import Options
 from .gates import EvalError
 from .models import ModelConfig
-from .runner import Options
 
 SPLITS = ("dev", "test")
 

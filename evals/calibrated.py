@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from . import metrics
+from ._records import Record
 from .measures import Direction, MetricDelta, MetricResult, answered, by_case, delta
 from .metrics import Estimate
-from .records import Record
 
 Outcome = Literal["right", "wrong", "abstained"]
 RATES: tuple[tuple[Outcome, Direction], ...] = (

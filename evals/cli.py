@@ -31,9 +31,11 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from patterns.server import ServerError, stop_on_sigterm
 
-from . import cache as response_cache
+from . import _cache as response_cache
 from . import report
-from .batch import Batching
+from ._batch import Batching
+from ._records import DiskFull
+from ._runner import DEFAULT_CACHE, DEFAULT_OUT, Options
 from .data import write_schema
 from .errors import EvalsError
 from .evaluate import (
@@ -48,8 +50,6 @@ from .evaluate import (
 from .gates import EvalError, Floor, known_metrics
 from .merge import merge
 from .models import ModelConfig, from_flag, load_models
-from .records import DiskFull
-from .runner import DEFAULT_CACHE, DEFAULT_OUT, Options
 from .suites import GROUPS
 
 console = Console(stderr=True, soft_wrap=True)

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from ._records import Record
 from .errors import EvalsError
 from .measures import ErrorRate, Measure, MetricDelta
-from .records import Record
 
 
 class ComparisonError(EvalsError, ValueError):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pydantic import JsonValue
 
 from . import metrics
+from ._records import Record
 from .details import BinaryDetail, ClassScores, Confusion, MulticlassDetail, SweepRow
 from .measures import (
     Average,
@@ -21,7 +22,6 @@ from .measures import (
     weighted,
 )
 from .metrics import Counts, Estimate
-from .records import Record
 
 
 @dataclass(frozen=True, init=False)

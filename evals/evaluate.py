@@ -24,17 +24,18 @@ from typing import Any, TypeVar
 
 from filelock import FileLock, Timeout
 
-from . import html, records, report
+from . import _records as records
+from . import html, report
 from ._arguments import checked_call, checked_options, checked_prices
+from ._measuring import measure
+from ._records import Record
+from ._rundir import RunInfo, file_sha256, latest_run
+from ._runner import Options, SuiteRun, run_suite
 from .compare import Comparison, ComparisonError, compare
 from .data import bulk
 from .gates import EvalError, Floor, check_floors, known_metrics, regressions
 from .measures import Measure, MetricResult
-from .measuring import measure
 from .models import ModelConfig, from_flag
-from .records import Record
-from .rundir import RunInfo, file_sha256, latest_run
-from .runner import Options, SuiteRun, run_suite
 from .suite import SAFE_NAME, Suite, load_suites
 from .suites import GROUPS, builtin
 

@@ -8,9 +8,9 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from ._runner import SuiteRun
 from .compare import Comparison
 from .errors import EvalsError
-from .runner import SuiteRun
 from .suite import Suite
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
+from ._html_cases import case_table, side_by_side
+from ._records import Record
 from ._text import visible
 from .details import BinaryDetail, MulticlassDetail, TrajectoryDetail
-from .html_cases import case_table, side_by_side
 from .measures import MetricResult
-from .records import Record
 from .report import Summary, change_text, headline_rows, left_out_text
 
 COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"]

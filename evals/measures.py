@@ -28,9 +28,9 @@ from typing import Literal, Protocol, runtime_checkable
 from pydantic import BaseModel
 
 from . import metrics
+from ._records import Record
 from .details import Detail, UsageDetail
 from .metrics import Estimate, Test
-from .records import Record
 
 Direction = Literal["higher", "lower"]
 

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import records
+from . import _records as records
+from ._records import Record
+from ._rundir import BatchStats, Fingerprint, RunInfo, latest_run, run_directory, write_atomically
+from ._runner import RESULTS, Options
 from .evaluate import Report, evaluate, find_suite, one_at_a_time
 from .gates import EvalError, Floor
-from .records import Record
-from .rundir import BatchStats, Fingerprint, RunInfo, latest_run, run_directory, write_atomically
-from .runner import RESULTS, Options
 from .suite import SAFE_NAME
 
 SHARD = re.compile(r"^(\d{1,6})/(\d{1,6})$")

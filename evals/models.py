@@ -65,7 +65,7 @@ class ModelConfig(BaseModel):
     model: str | None = None
     endpoint: str | None = None
     endpoints: list[str] | None = Field(default=None, min_length=1)
-    """Replicas of one model (``evals.replicas``): requests go to the least loaded."""
+    """Replicas of one model (``evals._replicas``): requests go to the least loaded."""
     embedded: str | None = None
     gguf: Path | None = None
     engine: Literal["llama-cpp-python", "llama-server"] | None = None
@@ -98,7 +98,7 @@ class ModelConfig(BaseModel):
     serial: bool | None = None
     """The endpoint answers one request at a time and reuses the previous request's prompt
     prefix (llama-cpp-python's server): the runner then sends requests step by step
-    (``evals.schedule``). Default: true for the embedded models and GGUF files."""
+    (``evals._schedule``). Default: true for the embedded models and GGUF files."""
 
     @property
     def one_at_a_time(self) -> bool:

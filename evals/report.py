@@ -13,12 +13,12 @@ from xml.sax.saxutils import quoteattr
 
 from pydantic import BaseModel
 
+from ._records import Record
+from ._rundir import RunInfo
+from ._runner import SuiteRun
 from ._text import unlinked, visible
 from .compare import Comparison
 from .measures import CLUSTER, MetricDelta, MetricResult, by_unit
-from .records import Record
-from .rundir import RunInfo
-from .runner import SuiteRun
 
 
 class ModelSummary(BaseModel):

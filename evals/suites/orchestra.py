@@ -10,12 +10,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from evals import metrics
+from evals._records import Record
 from evals.checks import Check, CheckResult, Criterion, Judge
 from evals.data import read_yaml
 from evals.details import TrajectoryDetail, TrajectoryPoint
 from evals.measures import Accuracy, Custom, Mean
 from evals.metrics import Estimate
-from evals.records import Record
 from evals.suite import Suite, TaskContext
 from patterns import LLM, orchestra
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from scipy.stats import binomtest
 
+from evals._records import Record
 from evals.calibrated import (
     Abstention,
     FlagAtRate,
@@ -15,7 +16,6 @@ from evals.calibrated import (
     calibrate,
 )
 from evals.checks import CheckResult
-from evals.records import Record
 
 
 def record(case: str, split: str, right: bool, confidence: float, epoch: int = 0) -> Record:

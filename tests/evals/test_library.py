@@ -12,11 +12,11 @@ from typing import Any
 import httpx2
 import pytest
 
-from evals import records
-from evals.cache import CachingTransport
+from evals import _records as records
+from evals._cache import CachingTransport
+from evals._records import Record, ResultsFile
+from evals._rundir import latest_run
 from evals.cli import main
-from evals.records import Record, ResultsFile
-from evals.rundir import latest_run
 from patterns.testing.stub import Reply, StubServer, completion, stub_server
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "evaluate-your-prompt"
@@ -183,7 +183,7 @@ def test_report_only_rebuilds_the_reports_from_the_results_alone(
 def test_a_large_run_shows_failures_first_and_says_where_the_rest_are(
     run: Callable[..., int], stub: StubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("evals.html_cases.CASE_ROWS", 3)
+    monkeypatch.setattr("evals._html_cases.CASE_ROWS", 3)
     assert run(model=f"stub@{stub.base_url}") == 0
     page = (tmp_path / "runs" / "report.html").read_text()
     assert page.count('<tr class="fail">') == 2  # both failing tickets, before any pass
@@ -368,7 +368,7 @@ def test_a_full_disk_under_the_cache_keeps_the_answer_and_leaves_no_temporary_fi
     import errno
     import os
 
-    from evals import cache
+    from evals import _cache as cache
 
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")

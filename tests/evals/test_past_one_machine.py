@@ -202,7 +202,7 @@ def test_replicas_share_the_work_and_a_dead_one_leaves_the_rotation(
     with stub_server(model_answer) as one, stub_server(model_answer) as two:
         dead = "http://127.0.0.1:9/v1"  # the discard port: nothing listens
         model = ModelConfig(name="m", endpoints=[one.base_url, dead, two.base_url])
-        with caplog.at_level(logging.WARNING, "evals.replicas"):
+        with caplog.at_level(logging.WARNING, "evals._replicas"):
             found = evaluate([suite_file], [model], options=opts(tmp_path, concurrency=4))
     assert not any(r.error for r in found.records)
     assert len(found.records) == 8

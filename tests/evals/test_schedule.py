@@ -12,10 +12,10 @@ import httpx2
 import pytest
 from pydantic import BaseModel
 
-from evals import records
+from evals import _records as records
+from evals._rundir import latest_run
+from evals._schedule import PrefixOrder
 from evals.cli import main
-from evals.rundir import latest_run
-from evals.schedule import PrefixOrder
 from patterns import LLM, EndpointError
 from patterns.core.plumbing import async_pool
 from patterns.testing.stub import Reply, stub_server

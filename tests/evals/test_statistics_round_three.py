@@ -117,7 +117,7 @@ def test_a_cluster_weighs_one_case_whatever_its_size_and_repeats() -> None:
 
 
 def test_a_suites_cluster_key_reaches_the_records() -> None:
-    from evals.runner import clustered
+    from evals._runner import clustered
     from evals.suite import Suite
 
     async def task(llm: object, text: str, context: object) -> str:

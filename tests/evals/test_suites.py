@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from evals import records
+from evals import _records as records
+from evals._rundir import latest_run
 from evals.cli import main
-from evals.rundir import latest_run
 
 DATASET = """
 cases:

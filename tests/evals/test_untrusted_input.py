@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 
 from evals import EvalError, EvalsError, Options, evaluate, merge
-from evals.batch import BatchState, _take, load_state
-from evals.cache import NotAKey, entry_path
+from evals._batch import BatchState, _take, load_state
+from evals._cache import NotAKey, entry_path
+from evals._records import Record
+from evals._rundir import RunInfo, latest_run
 from evals.checks import CheckResult
 from evals.cli import main
 from evals.models import ModelError, load_models
-from evals.records import Record
 from evals.report import Summary, csv_text, markdown, pr_summary
-from evals.rundir import RunInfo, latest_run
 from patterns.testing.stub import stub_server
 from tests.evals.test_library import model_answer
 
@@ -335,7 +335,7 @@ def test_reports_show_control_characters_and_keep_urls_inert() -> None:
 
 
 def test_a_huge_answer_copied_into_a_check_is_cut(tmp_path: Path) -> None:
-    from evals.runner import kept
+    from evals._runner import kept
 
     result = CheckResult(value="x" * 4_000_000, expected="y", passed=False)
     stored = kept(result, Options())
@@ -346,11 +346,11 @@ def test_a_huge_answer_copied_into_a_check_is_cut(tmp_path: Path) -> None:
 
 
 def test_every_evals_refusal_is_one_error_base() -> None:
-    from evals.batch import BatchError
-    from evals.cache import NotACache
+    from evals._batch import BatchError
+    from evals._cache import NotACache
+    from evals._records import DiskFull, ResultsLocked
     from evals.compare import ComparisonError
     from evals.data import DatasetError
-    from evals.records import DiskFull, ResultsLocked
     from evals.suite import SuiteError
 
     for error in (BatchError, NotACache, NotAKey, ComparisonError, DatasetError, DiskFull,
@@ -401,8 +401,8 @@ def test_a_free_port_helper_is_not_trusted_either() -> None:
 
 
 def test_run_info_without_an_origin_digest_is_not_imported(tmp_path: Path) -> None:
+    from evals._rundir import Fingerprint
     from evals.evaluate import find_suite
-    from evals.rundir import Fingerprint
 
     suite = tmp_path / "s.py"
     suite.write_text("SUITE = None\n")

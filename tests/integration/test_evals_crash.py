@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from evals import records
+from evals import _records as records
 from evals.cli import main
 from patterns.testing.stub import Reply, StubServer, stub_server
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from evals import CheckResult, Equals, Judge, Options, Suite, evaluate
-from evals.cache import NotACache, clear
+from evals._cache import NotACache, clear
+from evals._records import Record
+from evals._rundir import latest_run
+from evals._runner import run_case
 from evals.checks import Criterion
 from evals.cli import main
 from evals.data import Case, Dataset
-from evals.records import Record
 from evals.report import Summary, csv_text, junit_xml, markdown, now
-from evals.rundir import latest_run
-from evals.runner import run_case
 from evals.suite import SuiteError
 from patterns import LLM
 
@@ -60,7 +60,7 @@ def test_cache_clear_removes_its_own_entries_only_and_follows_no_link(tmp_path: 
 def test_a_run_pointer_is_never_written_through_a_link_nor_read_outside_its_folder(
     tmp_path: Path,
 ) -> None:
-    from evals.rundir import _point_latest
+    from evals._rundir import _point_latest
 
     base = tmp_path / "out" / "suite"
     base.mkdir(parents=True)

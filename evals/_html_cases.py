@@ -6,9 +6,9 @@ from __future__ import annotations
 import html
 import json
 
+from ._records import Record
 from ._text import visible
 from .compare import CasePair, Comparison
-from .records import Record
 
 CASE_ROWS = 2000
 """Case runs shown in the page (failures and errors first); results.csv has them all."""

@@ -34,11 +34,11 @@ from pydantic import BaseModel
 
 from patterns import LLM
 
-from .cache import KEY, entry_key, store_answer
+from ._cache import KEY, entry_key, store_answer
+from ._rundir import BatchStats, write_atomically
 from .errors import EvalsError
-from .rundir import BatchStats, write_atomically
 
-logger = logging.getLogger("evals.batch")
+logger = logging.getLogger("evals._batch")
 
 DONE = ("completed", "failed", "expired", "cancelled")
 """Batch states that will not change again."""

@@ -27,7 +27,7 @@ from .checks import CheckResult
 from .data import bulk
 from .errors import EvalsError
 
-logger = logging.getLogger("evals.records")
+logger = logging.getLogger("evals._records")
 
 
 class Record(BaseModel):

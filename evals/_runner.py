@@ -27,16 +27,13 @@ from patterns import LLM, Trace
 from patterns.core import Exchange
 from patterns.core.plumbing import async_pool
 
-from . import batch, records
-from .batch import Batching, Collector, Deferral
-from .cache import EPOCH, CachingTransport
-from .checks import CheckContext, CheckResult
-from .data import Case, Dataset
-from .measures import CLUSTER, Average, MetricResult
-from .models import ModelConfig, connect
-from .records import Record, ResultsFile
-from .replicas import Replicas
-from .rundir import (
+from . import _batch as batch
+from . import _records as records
+from ._batch import Batching, Collector, Deferral
+from ._cache import EPOCH, CachingTransport
+from ._records import Record, ResultsFile
+from ._replicas import Replicas
+from ._rundir import (
     BatchStats,
     RunInfo,
     file_sha256,
@@ -45,7 +42,11 @@ from .rundir import (
     run_directory,
     write_atomically,
 )
-from .schedule import QUEUED, PrefixOrder, Waits
+from ._schedule import QUEUED, PrefixOrder, Waits
+from .checks import CheckContext, CheckResult
+from .data import Case, Dataset
+from .measures import CLUSTER, Average, MetricResult
+from .models import ModelConfig, connect
 from .suite import Suite, SuiteError, TaskContext, output_json
 
 RESULTS = "results.jsonl"
@@ -198,7 +199,7 @@ async def _batched(
     directory: Path,
     examples: Dataset[Any, Any] | None,
 ) -> BatchStats:
-    """Batch rounds of one model (``evals.batch``): each round runs the cases not yet
+    """Batch rounds of one model (``evals._batch``): each round runs the cases not yet
     recorded, replaying the cache; what missed goes out as the next batch."""
     assert options.batch is not None
     assert options.cache is not None

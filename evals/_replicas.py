@@ -21,7 +21,7 @@ import httpx2
 
 from patterns.core.plumbing import async_pool, redact_url
 
-logger = logging.getLogger("evals.replicas")
+logger = logging.getLogger("evals._replicas")
 
 UNREACHABLE = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.RemoteProtocolError)
 """Failures that say the replica is gone, not that the model is slow (a read timeout

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .batch import BATCH_PRICE
+from ._batch import BATCH_PRICE
+from ._records import Record
+from ._runner import SuiteRun
 from .measures import MetricResult, answered, by_case, usage
 from .metrics import proportion
-from .records import Record
-from .runner import SuiteRun
 from .suite import Suite
 
 

@@ -29,7 +29,7 @@ from patterns.core.plumbing import async_pool, redact_url, scrub
 
 from .errors import EvalsError
 
-logger = logging.getLogger("evals.cache")
+logger = logging.getLogger("evals._cache")
 
 EPOCH: contextvars.ContextVar[int] = contextvars.ContextVar("evals_epoch", default=0)
 """The repeat index of the case being run (set by the runner, read by the cache)."""
