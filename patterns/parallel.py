@@ -5,11 +5,9 @@
               (patterns.screen) + the LLM's      +-> rejected: which check failed, risk flags
               verdict, reported; a veto only with ``model_veto``
 
-The checks run concurrently (``asyncio.gather``): the pair costs about one
-call's latency, not two. The model's security verdict does not veto by default: measured
-on the embedded model it flagged ordinary requests and added no detection (README). Run
-it on the embedded model with
-``patterns-server exec -- python -m patterns.parallel "Lunch with Ana on Friday"``.
+The checks run concurrently: the pair costs about one call's latency. The model's
+security verdict does not veto by default (measured: it flagged ordinary requests and
+added no detection). ``patterns-server exec -- python -m patterns.parallel "..."``.
 """
 
 from __future__ import annotations
@@ -114,10 +112,6 @@ SECURITY = Step("security", SecurityAnswer, SECURITY_PROMPT, brief=True)
 STEPS = (VALIDATE, SECURITY)
 
 
-async def validate(llm: LLM, text: str, trace: Trace) -> CalendarValidation:
-    return await VALIDATE(llm, text, trace)
-
-
 async def check_security(
     llm: LLM, text: str, trace: Trace, model_veto: bool = False
 ) -> SecurityCheck:
@@ -172,12 +166,9 @@ async def run_checks(
     does not depend on which check finished first)."""
     branches = trace.child(), trace.child()
     validation, security = await asyncio.gather(
-        validate(llm, text, branches[0]), check_security(llm, text, branches[1], model_veto)
+        VALIDATE(llm, text, branches[0]), check_security(llm, text, branches[1], model_veto)
     )
     trace.calls += branches[0].calls + branches[1].calls
-    logger.info("validation: calendar=%s confidence=%.2f; security: safe=%s flags=%s",
-                validation.is_calendar_request, validation.confidence, security.is_safe,
-                security.risk_flags)  # fmt: skip
     return validation, security
 
 

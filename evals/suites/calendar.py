@@ -110,7 +110,7 @@ async def route(llm: LLM, text: str, context: TaskContext) -> RouteOutput:
 
 async def checks(llm: LLM, text: str, context: TaskContext) -> ParallelOutput:
     validation, security = await asyncio.gather(
-        parallel.validate(llm, text, context.trace),
+        parallel.VALIDATE(llm, text, context.trace),
         parallel.check_security(llm, text, context.trace),
     )
     return ParallelOutput(
