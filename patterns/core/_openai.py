@@ -66,7 +66,7 @@ def endpoint_errors(llm: LLM) -> Iterator[None]:
         raise EndpointError(
             f"{where(llm)} did not finish its answer in time ({error}); check that the "
             "server is up and not overloaded, or raise PATTERNS_TIMEOUT "
-            "(LLM.from_env(timeout=...))",
+            f"(LLM.from_env(timeout=...)); {BUSY_HINT}",
             endpoint=where(llm),
             model=llm.model,
         ) from None
@@ -87,6 +87,12 @@ def endpoint_errors(llm: LLM) -> Iterator[None]:
         ) from None
 
 
+BUSY_HINT = (
+    "for the embedded model on a busy machine, fewer server threads can be faster "
+    "(PATTERNS_THREADS=1)"
+)
+
+
 def _retries_taken(error: openai.APIError) -> int:
     """How often the SDK sent the request again (its retry-count header on the last)."""
     try:
@@ -101,7 +107,8 @@ def _typed(llm: LLM, error: openai.APIError, where: str, retries: int) -> Patter
     if isinstance(error, openai.APITimeoutError):
         return EndpointError(
             f"{where} did not answer in time ({retries} retries); check that the server "
-            "is up and not overloaded, or raise PATTERNS_TIMEOUT (LLM.from_env(timeout=...))",
+            "is up and not overloaded, or raise PATTERNS_TIMEOUT (LLM.from_env(timeout=...)); "
+            f"{BUSY_HINT}",
             **data,
         )
     if isinstance(error, openai.APIConnectionError):

@@ -93,6 +93,25 @@ def threads_from_env() -> int | None:
     return int(text)
 
 
+def threads_for_load() -> int:
+    """One thread per core that is free now (the last minute's load average taken off
+    the core count), at least one: llama.cpp's threads wait for each other, so on a busy
+    machine a thread on a taken core slows every token (measured: one thread beat two on
+    2 cores under load). ``PATTERNS_THREADS`` overrides it."""
+    cores = os.cpu_count() or 2
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        return cores
+    chosen = max(1, min(cores, cores - int(busy + 0.5)))
+    if chosen < cores:
+        logger.warning(
+            "the machine is busy (load %.1f on %d cores): the server gets %d thread(s); "
+            "PATTERNS_THREADS overrides", busy, cores, chosen,
+        )  # fmt: skip
+    return chosen
+
+
 def _prune_logs(directory: Path) -> None:
     logs = sorted(directory.glob("server-*-*.log"), key=lambda p: p.stat().st_mtime)
     for old in logs[: max(0, len(logs) - KEPT_LOGS + 1)]:
@@ -132,7 +151,7 @@ class LocalServer:
         self.model = model
         self.port = port
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or threads_from_env() or os.cpu_count() or 2
+        self.n_threads = n_threads or threads_from_env() or threads_for_load()
         """llama.cpp's threads (``PATTERNS_THREADS``; default: one per core). On a machine
         busy with other work, fewer threads spin less against it."""
         self.startup_timeout = startup_timeout

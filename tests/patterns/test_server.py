@@ -254,3 +254,15 @@ def test_the_build_compiles_the_llama_cpp_the_other_engine_pins() -> None:
 
     extras = tomllib.loads(Path("pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert f"llama-cpp-python[server]=={LLAMA_CPP_PYTHON}" in extras["python-server"]
+
+
+@pytest.mark.parametrize(("load", "expected"), [(0.1, 4), (1.6, 2), (3.4, 1), (9.0, 1)])
+def test_without_patterns_threads_the_server_takes_the_free_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, load: float, expected: int
+) -> None:
+    import os
+
+    monkeypatch.delenv("PATTERNS_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert LocalServer(tmp_path / "a.gguf").n_threads == expected
