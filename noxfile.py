@@ -106,8 +106,9 @@ instructor, whose jiter pin the newest openai cannot meet) gets. CI tests it too
 
 @nox.session(python=TESTED)
 def tests(session: nox.Session) -> None:
-    """Run the test suite offline, replaying recorded LLM calls (no model, no key); on
-    the first Python, once more with the lowest openai the package admits."""
+    """Run the test suite offline on recorded LLM calls (no model, no key, no network).
+
+    On the first Python, once more with the lowest openai the package admits."""
     session.install("-e", ".[testing,evals]")
     install_groups(session, "test")
     session.run("pytest", "--block-network", *session.posargs)
@@ -162,17 +163,19 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def server(session: nox.Session) -> None:
-    """`patterns-server` in the demo's environment: `nox -s server -- exec -- python x.py`,
-    `nox -s server -- serve`, `nox -s server -- exec -- python -m patterns.router "..."`."""
+    """Run `patterns-server` in the demo's environment: `-- exec -- python x.py`.
+
+    Also `nox -s server -- serve`, `nox -s server -- exec -- python -m patterns.router "..."`."""
     install_local(session, "local")
     session.run("patterns-server", *(session.posargs or ["--help"]))
 
 
 @nox.session(python=PYTHON, default=False)
 def llama_server(session: nox.Session) -> None:
-    """Build llama.cpp's own `llama-server` (the default engine) once per machine into
-    `~/.cache/llm-workflow-patterns/bin/` (`patterns-server build`; needs a C++ compiler,
-    cmake and ninja come from PyPI). Every session that needs it builds it first."""
+    """Build llama.cpp's own `llama-server` (the default engine) once per machine.
+
+    Into `~/.cache/llm-workflow-patterns/bin/` (`patterns-server build`; needs a C++
+    compiler, cmake and ninja come from PyPI). Every session that needs it builds it first."""
     session.install("-e", ".[local]")
     session.run("patterns-server", "build")
 
@@ -226,3 +229,41 @@ def typecheck(session: nox.Session) -> None:
     session.install("-e", ".[testing,evals]")
     install_groups(session, "typecheck")
     session.run("mypy")
+
+
+@nox.session(python=PYTHON, default=False)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/ with MkDocs, strictly.
+
+    A broken link or a page missing from the navigation fails the build."""
+    install_groups(session, "docs")
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session(python=PYTHON, default=False)
+def docs_examples(session: nox.Session) -> None:
+    """Run the README's and the docs' examples that need a model, on the embedded model.
+
+    The tests run the others against a stub endpoint."""
+    install_local(session, "testing,evals,local")
+    install_groups(session, "test")
+    session.run(
+        "patterns-server",
+        "exec",
+        "--",
+        "pytest",
+        "tests/test_docs_examples.py",
+        "--block-network",
+        "-p",
+        "no:cacheprovider",
+        env={"DOCS_EXAMPLES_MODEL": "1"},
+    )
+
+
+@nox.session(python=PYTHON, default=False)
+def build(session: nox.Session) -> None:
+    """Build the sdist and the wheel into dist/.
+
+    Install one: `pip install "dist/llm_workflow_patterns-<version>-py3-none-any.whl[testing]"`."""
+    session.install("build>=1.2")
+    session.run("python", "-m", "build", "--outdir", "dist")

@@ -67,7 +67,9 @@ def test_each_readme_command_names_what_exists(title: str, line: str) -> None:
         assert args[1] in SESSIONS, f"no nox session {args[1]}"
     elif tool == "pip":
         extras = set(PYPROJECT["project"]["optional-dependencies"])
-        ours = ("llm-workflow-patterns[", ".[")
+        # the package is on no index: never installed by its bare name
+        assert not any(a.startswith("llm-workflow-patterns") for a in args), line
+        ours = ("llm-workflow-patterns[", ".[", "./llm-workflow-patterns[")
         for target in (a for a in args if a.startswith(ours)):
             wanted = set(re.sub(r".*\[(.*)\].*", r"\1", target).split(","))
             assert wanted <= extras, f"{line}: no extra {wanted - extras}"

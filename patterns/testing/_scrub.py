@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -68,15 +69,32 @@ def scrub_uri(uri: str) -> str:
 def scrub_response(
     response: dict[str, Any], secrets: frozenset[str] | set[str] = frozenset()
 ) -> dict[str, Any]:
-    """Only ``content-type`` headers; no echoed key or key-shaped string in the body."""
+    """Only ``content-type`` headers; no echoed key or key-shaped string in the body; no
+    field that changes on every recording of the same answer (``VOLATILE``: llama-server's
+    ``timings``), so a re-recorded cassette differs only where the answer does."""
     response["headers"] = {
         k: v for k, v in response["headers"].items() if k.lower() in KEPT_HEADERS
     }
     body = response["body"].get("string")
     if isinstance(body, bytes):
         text = body.decode("utf-8", "replace")
-        if (clean := redact(text, secrets)) != text:
+        if (clean := redact(_steady(text), secrets)) != text:
             response["body"]["string"] = clean.encode()
     elif isinstance(body, str):
-        response["body"]["string"] = redact(body, secrets)
+        response["body"]["string"] = redact(_steady(body), secrets)
     return response
+
+
+VOLATILE = ("timings",)
+"""Top-level fields of an answer that change on every run (speeds, durations)."""
+
+
+def _steady(text: str) -> str:
+    """The answer without its volatile fields (unchanged if it is not a JSON object)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(data, dict) or not any(k in data for k in VOLATILE):
+        return text
+    return json.dumps({k: v for k, v in data.items() if k not in VOLATILE}, ensure_ascii=False)

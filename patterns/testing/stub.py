@@ -4,7 +4,7 @@ that need exact, repeatable model behaviour (bad answers, faults, delays) withou
     with stub_server(always(Reply('{"ok": true}', delay_s=0.1))) as stub:
         llm = LLM.from_env(base_url=stub.base_url, mode="json_object")
 
-``python -m patterns.stub --port N --delay S`` serves one fixed answer from its own
+``python -m patterns.testing.stub --port N --delay S`` serves one fixed answer from its own
 process (benchmarks use it so the server does not share the client's CPU time).
 """
 

@@ -1,5 +1,6 @@
 """No key, authorization header, organisation or project id in cassettes, logs or errors."""
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -102,3 +103,12 @@ def test_no_file_an_eval_run_writes_nor_any_log_holds_a_planted_secret(
     assert FAKE_KEY not in caplog.text
     assert PASSWORD not in caplog.text
     assert "[redacted]" in (tmp_path / "runs" / "report.html").read_text()  # the echo was there
+
+
+def test_a_recorded_answer_keeps_no_field_that_changes_on_every_run() -> None:
+    answer = {"id": "x", "choices": [], "timings": {"predicted_per_second": 17.3}}
+    response = {"headers": {"Content-Type": ["application/json"], "Date": ["now"]},
+                "body": {"string": json.dumps(answer).encode()}}  # fmt: skip
+    kept = json.loads(scrub_response(response)["body"]["string"])
+    assert kept == {"id": "x", "choices": []}
+    assert list(response["headers"]) == ["Content-Type"]
