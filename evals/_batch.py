@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import hashlib
 import json
 import logging
@@ -35,6 +34,7 @@ from pydantic import BaseModel
 from patterns import LLM
 
 from ._cache import KEY, entry_key, store_answer
+from ._case import NO_CASE, case_of
 from ._rundir import BatchStats, write_atomically
 from .errors import EvalsError
 
@@ -64,18 +64,6 @@ class Batching:
     """Rounds at most (a case's steps and retries each take one)."""
     completion_window: str = "24h"
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-
-
-@dataclass
-class Deferral:
-    """Set on a case whose request went to the next batch: it is not recorded."""
-
-    deferred: bool = False
-
-
-DEFERRED: contextvars.ContextVar[Deferral | None] = contextvars.ContextVar(
-    "evals_deferred", default=None
-)
 
 
 class BatchState(BaseModel):
@@ -113,8 +101,8 @@ class Collector(httpx2.AsyncBaseTransport):
             "url": CHAT,
             "body": json.loads(request.content),
         }
-        if (deferral := DEFERRED.get()) is not None:
-            deferral.deferred = True
+        if (case := case_of(request)) is not NO_CASE:
+            case.deferral.deferred = True
         error = {"error": {"message": "deferred to the next batch", "type": "batch"}}
         return httpx2.Response(400, json=error, request=request)
 

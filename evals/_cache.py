@@ -13,7 +13,6 @@ cache, never the answer. ``patterns-evals cache clear`` empties it.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import hashlib
 import logging
 import os
@@ -27,12 +26,10 @@ from pydantic import ValidationError
 
 from patterns.core.plumbing import async_pool, redact_url, scrub
 
+from ._case import case_of
 from .errors import EvalsError
 
 logger = logging.getLogger("evals._cache")
-
-EPOCH: contextvars.ContextVar[int] = contextvars.ContextVar("evals_epoch", default=0)
-"""The repeat index of the case being run (set by the runner, read by the cache)."""
 
 
 class CachingTransport(httpx2.AsyncBaseTransport):
@@ -78,7 +75,12 @@ def entry_key(request: httpx2.Request, endpoint: str | None) -> str:
     identity, the path, the repeat index and the whole body."""
     where = endpoint or redact_url(str(request.url.copy_with(query=None)))
     where += "\n" + request.url.path
-    parts = [request.method.encode(), where.encode(), str(EPOCH.get()).encode(), request.content]
+    parts = [
+        request.method.encode(),
+        where.encode(),
+        str(case_of(request).epoch).encode(),
+        request.content,
+    ]
     return hashlib.sha256(b"\n".join(parts)).hexdigest()
 
 

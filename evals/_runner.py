@@ -29,8 +29,9 @@ from patterns.core.plumbing import async_pool
 
 from . import _batch as batch
 from . import _records as records
-from ._batch import Batching, Collector, Deferral
-from ._cache import EPOCH, CachingTransport
+from ._batch import Batching, Collector
+from ._cache import CachingTransport
+from ._case import HEADER, CaseContext, Cases, CaseTransport
 from ._records import Record, ResultsFile
 from ._replicas import Replicas
 from ._rundir import (
@@ -42,7 +43,7 @@ from ._rundir import (
     run_directory,
     write_atomically,
 )
-from ._schedule import QUEUED, PrefixOrder, Waits
+from ._schedule import PrefixOrder
 from .checks import CheckContext, CheckResult
 from .data import Case, Dataset
 from .measures import CLUSTER, Average, MetricResult
@@ -250,6 +251,8 @@ async def _run_model(
         transport = CachingTransport(
             options.cache, inner=transport, endpoint=model.cache_identity()
         )
+    cases = Cases()
+    transport = CaseTransport(transport, cases)  # each request's case, from its header
     async with contextlib.AsyncExitStack() as stack:
         if suite.uses_model:
             settings = stack.enter_context(model.settings())
@@ -268,13 +271,17 @@ async def _run_model(
         async def one(case: Case[Any, Any], epoch: int) -> None:
             nonlocal finished
             async with gate:
-                EPOCH.set(epoch)
-                deferral = Deferral()
-                batch.DEFERRED.set(deferral)
-                record = await run_case(
-                    suite, model.name, llm, judge_llm, case, epoch, options, examples
-                )
-                if deferral.deferred:
+                context = CaseContext(epoch=epoch)
+                token = cases.add(context)
+                mine = {HEADER: token}
+                try:
+                    record = await run_case(
+                        suite, model.name, llm.with_headers(mine), judge_llm.with_headers(mine),
+                        case, epoch, options, examples, context,
+                    )  # fmt: skip
+                finally:
+                    del cases.open[token]
+                if context.deferral.deferred:
                     return  # its next request is in the batch: run again next round
                 out.append(record)
                 done.add(record.key)
@@ -293,6 +300,7 @@ async def run_case(
     epoch: int,
     options: Options | None = None,
     examples: Dataset[Any, Any] | None = None,
+    context: CaseContext | None = None,
 ) -> Record:
     """One case on one model: the task, then every check, within the case's deadline.
     Any failure of the model or of the user's code is the case's recorded error, with
@@ -300,8 +308,7 @@ async def run_case(
     options = options or Options()
     trace = Trace(transcript=[] if options.transcript_chars > 0 else None)
     started, error, output = time.perf_counter(), None, None
-    waits = Waits()
-    QUEUED.set(waits)  # this case's task only: its requests' time in the scheduler's queue
+    waits = (context or CaseContext()).waits  # its requests' time in the scheduler's queue
     checks: dict[str, CheckResult] = {}
 
     async def task_and_checks() -> Any:

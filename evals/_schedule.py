@@ -19,7 +19,6 @@ so latency figures count the endpoint's time, not the queue's.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import time
 from collections import Counter
@@ -30,15 +29,7 @@ import httpx2
 
 from patterns.core.plumbing import SENT_AT
 
-
-@dataclass
-class Waits:
-    """Seconds one case's requests spent queued (the runner subtracts them)."""
-
-    seconds: float = 0.0
-
-
-QUEUED: contextvars.ContextVar[Waits | None] = contextvars.ContextVar("evals_queued", default=None)
+from ._case import NO_CASE, case_of
 
 
 def prompt_key(request: httpx2.Request) -> str:
@@ -87,9 +78,8 @@ class PrefixOrder(httpx2.AsyncBaseTransport):
             self.busy += 1
         self.last = key
         self.sent += 1
-        waits = QUEUED.get()
-        if waits is not None:
-            waits.seconds += time.perf_counter() - queued
+        if (case := case_of(request)) is not NO_CASE:
+            case.waits.seconds += time.perf_counter() - queued
         request.extensions[SENT_AT] = time.monotonic()
         try:
             response = await self.inner.handle_async_request(request)

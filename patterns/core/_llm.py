@@ -134,6 +134,19 @@ class LLM:
         """A copy with other settings (e.g. ``validation_retries=0``), same clients."""
         return replace(self, **settings)
 
+    def with_headers(self, headers: dict[str, str]) -> LLM:
+        """A copy whose requests carry ``headers`` too, on the same connections (the
+        SDK's ``with_options``: a light copy of the client, not a new pool)."""
+        return replace(
+            self,
+            client=None if self.client is None else self.client.with_options(
+                default_headers=headers
+            ),
+            aclient=None if self.aclient is None else self.aclient.with_options(
+                default_headers=headers
+            ),
+        )  # fmt: skip
+
     async def aclose(self) -> None:
         """Close both clients' connection pools."""
         if self.client is not None:

@@ -197,3 +197,26 @@ async def test_a_body_closed_twice_ends_its_own_turn_only() -> None:
     assert order.busy
     await answer.aclose()
     assert not order.busy
+
+
+async def test_a_cases_context_rides_on_its_requests_and_its_header_is_not_sent_on() -> None:
+    import httpx2
+
+    from evals._case import EXTENSION, HEADER, NO_CASE, CaseContext, Cases, CaseTransport
+
+    seen: list[httpx2.Request] = []
+
+    class Endpoint(httpx2.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            seen.append(request)
+            return httpx2.Response(200, json={})
+
+    cases = Cases()
+    mine = CaseContext(epoch=3)
+    token = cases.add(mine)
+    transport = CaseTransport(Endpoint(), cases)
+    for headers in ({HEADER: token}, {}, {HEADER: "no-such-case"}):
+        request = httpx2.Request("POST", "http://h/v1/chat/completions", headers=headers)
+        await transport.handle_async_request(request)
+    assert [r.extensions[EXTENSION] for r in seen] == [mine, NO_CASE, NO_CASE]
+    assert all(HEADER not in r.headers for r in seen)
