@@ -14,6 +14,7 @@ from evals._records import Record
 from evals.checks import Check, CheckResult, Criterion, Judge
 from evals.data import read_yaml
 from evals.details import TrajectoryDetail, TrajectoryPoint
+from evals.judging import JudgeValidity, JudgeValidityCheck
 from evals.measures import Accuracy, Custom, Mean
 from evals.metrics import Estimate
 from evals.suite import Suite, TaskContext
@@ -40,6 +41,8 @@ class Output(BaseModel):
     sections_planned: int
     sections_written: int
     length_ratios: list[float]
+    sections: list[str] = []
+    """The final document's sections, for the judge-validity check."""
 
 
 def _scale() -> tuple[int, int]:
@@ -54,7 +57,7 @@ async def write_and_judge(llm: LLM, brief: str, context: TaskContext) -> Output:
     result = await orchestra.write_document(brief, llm=llm, trace=context.trace, criteria=criteria)
     if result.error is not None or not result.rounds:
         raise ValueError(f"the orchestra stopped early: {result.error}")
-    judge = Judge("judged", text=lambda o: o, rubric=rubric, scale=_scale())
+    judge = _judge(context.case)
     # The last round's version is the final one: the loop stops after a round with no rewrite.
     judged = [
         await judge.grade(r.version, brief, context.judge, context.trace) for r in result.rounds
@@ -69,7 +72,15 @@ async def write_and_judge(llm: LLM, brief: str, context: TaskContext) -> Output:
         sections_planned=len(result.plan.sections),
         sections_written=sum(bool(s.content.strip()) for s in result.sections),
         length_ratios=[s.words / s.plan.target_words for s in result.sections],
+        sections=[f"## {s.plan.name}\n\n{s.content}" for s in result.sections],
     )
+
+
+def _judge(case: Any) -> Judge[Any]:
+    """The judge of a case: its brief's rubric, on the dataset's scale."""
+    expected = case.expected
+    rubric = expected.rubric if isinstance(expected, Expected) else []
+    return Judge("judged", text=lambda o: o, rubric=rubric, scale=_scale())
 
 
 def _value(name: str, read: object) -> Check[Any]:
@@ -135,6 +146,8 @@ ORCHESTRA = Suite(
         _value("judged", lambda o: o.final_judged),
         _value("cohesion", lambda o: o.rounds[-1].cohesion),
         Check("accepted", lambda case, o: CheckResult.of(o.accepted)),
+        # The judge checked: the final document against five defective versions of it.
+        JudgeValidityCheck("judge_validity", _judge, sections=lambda o: o.sections),
     ],
     measures=[
         Mean("judged", name="orchestra.judged"),
@@ -144,6 +157,7 @@ ORCHESTRA = Suite(
         Custom("orchestra.judge_reviewer_agreement", _agreement),
         Custom("orchestra.sections_present", _sections_present),
         Custom("orchestra.length_within_50pct", _length_within),
+        JudgeValidity("judge_validity", name="orchestra.judge_validity"),
     ],
     group_by=("split",),
     sources=[orchestra],
