@@ -58,6 +58,7 @@ def dialogue(
             "temperature": round(temperature, 2),
             "max_tokens": llm.max_tokens,
             **({"seed": llm.seed} if llm.seed is not None else {}),
+            **penalty(llm),
             **shape,
         }
         try:
@@ -73,6 +74,12 @@ def dialogue(
                 "giving up" if last else "retrying",
             )
     raise StructuredOutputError(step, label, attempts)
+
+
+def penalty(llm: LLM) -> dict[str, float]:
+    """The request's ``frequency_penalty``, only where the step sets one (so every other
+    request, and every recording of one, is unchanged)."""
+    return {} if llm.frequency_penalty is None else {"frequency_penalty": llm.frequency_penalty}
 
 
 def structured(

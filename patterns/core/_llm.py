@@ -59,6 +59,10 @@ class LLM:
     the endpoint's grammar alone). The prompts say what each field means."""
     seed: int | None = None
     """Sent as the request's ``seed`` when set (endpoints that sample reproducibly)."""
+    frequency_penalty: float | None = None
+    """Sent as the request's ``frequency_penalty`` when set (OpenAI's, which llama-server
+    takes too): a long free-text step on a small model at low temperature repeats a
+    sentence until its token cap otherwise. Steps that do not set it send nothing."""
     confidence: ConfidenceSource = "verbal"
     """Where a ``Confident`` answer's confidence comes from: the percent the model wrote,
     or the probability of its decision token (``logprobs``; endpoints without them fall

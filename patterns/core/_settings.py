@@ -44,6 +44,7 @@ class Settings(TypedDict, total=False):
     max_input_chars: int
     prompt_schema: PromptSchema
     seed: int | None
+    frequency_penalty: float | None
     confidence: ConfidenceSource
 
 

@@ -352,3 +352,19 @@ def test_the_request_deadline_comes_from_patterns_timeout(monkeypatch: pytest.Mo
     monkeypatch.setenv("PATTERNS_TIMEOUT", "soon")
     with pytest.raises(ConfigurationError, match="PATTERNS_TIMEOUT='soon'"):
         LLM.from_env(base_url="http://127.0.0.1:9/v1")
+
+
+def test_a_frequency_penalty_is_sent_only_by_a_step_that_sets_one() -> None:
+
+    from patterns.testing.stub import Reply, always, stub_server
+
+    class Answer(BaseModel):
+        ok: bool
+
+    with stub_server(always(Reply('{"ok": true}'))) as stub:
+        llm = stub.llm()
+        llm.parse(Answer, system="s", user="u", step="plain")
+        llm.with_settings(frequency_penalty=0.5).parse(Answer, system="s", user="u", step="long")
+    plain, long = stub.requests
+    assert "frequency_penalty" not in plain
+    assert long["frequency_penalty"] == 0.5
