@@ -16,10 +16,11 @@ see whether revising helped. Run it on the embedded model with
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model
 
@@ -67,13 +68,53 @@ class Plan(BaseModel):
     """2 to 4 sections, in reading order."""
 
 
+EDIT_CHARS = 200
+"""An edit's bound in the review's schema: the grammar ends a reviewer that would loop."""
+SENTENCE_CHARS = 200
+"""A sentence's bound in the answer's schema (the server's grammar stops it there)."""
+
+
 class Draft(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
-    content: str
-    """The section's text, without its title."""
-    key_points: list[str]
+    sentences: list[Annotated[str, Field(max_length=SENTENCE_CHARS)]]
+    """The section's text, one sentence an item, without its title."""
+    key_points: list[Annotated[str, Field(max_length=60)]] = Field(max_length=5)
     """The section's main points, a few words each."""
+
+    def text(self, *before: str) -> str:
+        """The sentences, each once and none already in ``before`` (the sections written
+        so far): a small model repeats a sentence, or copies an earlier section; code
+        drops the copies, and a section left short is sent back by the length gate."""
+        seen = {_key(s) for text in before for s in _SENTENCE_END.split(text)}
+        kept = []
+        for sentence in self.sentences:
+            key = _key(sentence)
+            if key and key not in seen:
+                seen.add(key)
+                kept.append(sentence.strip())
+        return " ".join(kept)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _key(sentence: str) -> str:
+    return " ".join(sentence.lower().split())
+
+
+def draft_type(target_words: int) -> type[Draft]:
+    """Draft with as many sentences as the target needs and no more (about ten words a
+    sentence, half again for slack): the grammar ends a writer that would loop."""
+    most = max(2, (3 * target_words) // 20 + 1)
+    return create_model(
+        "Draft",
+        __base__=Draft,
+        sentences=(
+            list[Annotated[str, Field(max_length=SENTENCE_CHARS)]],
+            Field(min_length=1, max_length=most),
+        ),
+    )
 
 
 class SuggestedEdit(BaseModel):
@@ -81,7 +122,7 @@ class SuggestedEdit(BaseModel):
 
     section_name: str
     """The name of the section to change."""
-    edit: str
+    edit: str = Field(max_length=EDIT_CHARS)
     """What to change in that section, as an instruction."""
 
 
@@ -200,9 +241,10 @@ async def write_section(
     written = "\n\n".join(f"## {s.plan.name}\n{s.content}" for s in before) or "(none yet)"
     user = f"Topic: {topic}\n\nSections so far:\n{written}"
     draft = await _writer(llm, spec, *before).aparse(
-        Draft, system=system, user=user, step="write", trace=trace
+        draft_type(spec.target_words), system=system, user=user, step="write", trace=trace
     )
-    return Section(plan=spec, content=draft.content, key_points=draft.key_points)
+    text = draft.text(*(s.content for s in before))
+    return Section(plan=spec, content=text, key_points=draft.key_points)
 
 
 def review_answer_for(names: list[str]) -> type[ReviewAnswer]:
@@ -260,11 +302,12 @@ async def revise(llm: LLM, section: Section, edit: str, trace: Trace) -> Section
     system = REVISE_PROMPT.format(target_words=section.plan.target_words)
     user = f"Section '{section.plan.name}':\n{section.content}\n\nEdit: {edit}"
     draft = await _writer(llm, section.plan, section).aparse(
-        Draft, system=system, user=user, step="revise", trace=trace
-    )
+        draft_type(section.plan.target_words), system=system, user=user, step="revise",
+        trace=trace,
+    )  # fmt: skip
     return section.model_copy(
         update={
-            "content": draft.content,
+            "content": draft.text(),
             "key_points": draft.key_points,
             "revisions": section.revisions + 1,
         }

@@ -5,6 +5,7 @@ import json
 from typing import Any
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
 
 from patterns import LLM, InputError, StructuredOutputError
 from patterns.orchestra import write_document
@@ -32,6 +33,27 @@ async def test_a_plan_cut_off_at_max_tokens_is_a_typed_error_with_every_attempt(
     assert all('"topic_analysis"' in a.text for a in attempts)
 
 
+@pytest.mark.vcr
+async def test_a_whole_article_is_planned_written_reviewed_and_revised(
+    llm: LLM, snapshot_json: SnapshotAssertion
+) -> None:
+    # Recorded on the embedded model on llama-server (2026-12-07). Every free-text field
+    # the writer and the reviewer fill is bounded by the answer's schema (a section is a
+    # list of sentences, as many as its target needs; an edit at most 200 characters),
+    # so the server's grammar ends a model that would loop; code drops a sentence said
+    # twice or copied from an earlier section, and the length gate sends a section left
+    # short back for a rewrite.
+    result = await write_document(TOPIC, llm=llm)
+    assert result.error is None
+    assert result.outcome in ("accepted", "not_accepted")
+    assert len(result.sections) == len(result.plan.sections) >= 2
+    assert all(section.words > 0 for section in result.sections)
+    assert result.rounds
+    sentences = [s for section in result.sections for s in section.content.split(". ")]
+    assert len(sentences) == len(set(sentences))  # no sentence twice in the article
+    assert result.model_dump(mode="json") == snapshot_json
+
+
 # --- The rules, on a scripted stub --------------------------------------------------------
 
 PLAN = {
@@ -50,13 +72,18 @@ PLAN = {
 }
 
 
+def sentences(draft: int, words: int, each: int = 10, filler: str = "w") -> list[str]:
+    """``words`` words in sentences of ``each``, none like another draft's."""
+    count = max(1, words // each)
+    return [f"draft {draft} s{i}" + f" {filler}" * (each - 3) + "." for i in range(count)]
+
+
 def scripted(scores: list[int], edited: list[str]) -> Any:
     drafts = iter(range(100))
     reviews = iter(scores)
 
     def draft(_: dict[str, Any]) -> Reply:
-        content = f"draft {next(drafts)}" + " word" * 48  # 50 words: on target
-        return Reply(json.dumps({"content": content, "key_points": ["k"]}))
+        return Reply(json.dumps({"sentences": sentences(next(drafts), 50), "key_points": ["k"]}))
 
     def review(_: dict[str, Any]) -> Reply:
         edits = [{"section_name": n, "edit": f"fix {n}"} for n in edited]
@@ -100,7 +127,7 @@ async def test_a_revision_that_never_validates_keeps_the_draft() -> None:
 
     def script(body: dict[str, Any]) -> Reply:
         if "You revise" in body["messages"][0]["content"]:
-            return Reply('{"content": "loops and loops', finish_reason="length")
+            return Reply('{"sentences": ["loops and loops', finish_reason="length")
         return otherwise(body)
 
     with stub_server(script) as stub:
@@ -120,17 +147,17 @@ def first(content: str) -> str:
 
 
 def long_drafts(otherwise: Any) -> Any:
-    """Five sections of ~4,000 characters each: the review prompt is over 20,000."""
+    """Five sections of ~4,500 characters each: the review prompt is over 20,000."""
+    count = iter(range(100))
 
     def script(body: dict[str, Any]) -> Reply:
         if body["response_format"]["schema"]["title"] == "Plan":
-            plan = {
-                **PLAN,
-                "sections": [{**PLAN["sections"][0], "name": f"S{i}"} for i in range(5)],
-            }
+            section = {**PLAN["sections"][0], "target_words": 250}
+            plan = {**PLAN, "sections": [{**section, "name": f"S{i}"} for i in range(5)]}
             return Reply(json.dumps(plan))
         if body["response_format"]["schema"]["title"] == "Draft":
-            return Reply(json.dumps({"content": "word " * 800, "key_points": ["k"]}))
+            text = sentences(next(count), 25 * 33, each=33, filler="words")  # 25 of ~190 chars
+            return Reply(json.dumps({"sentences": text, "key_points": ["k"]}))
         return otherwise(body)
 
     return script
@@ -188,7 +215,7 @@ async def test_a_section_far_from_its_target_length_is_sent_back_whatever_the_sc
         if title == "Draft":
             n = next(drafts)
             words = 10 if n == 1 else 50  # section Two's first draft is far too short
-            return Reply(json.dumps({"content": " ".join(["w"] * words), "key_points": ["k"]}))
+            return Reply(json.dumps({"sentences": sentences(n, words), "key_points": ["k"]}))
         return Reply(json.dumps({"suggested_edits": [], "cohesion_percent": 95}))
 
     with stub_server(script) as stub:
