@@ -77,6 +77,9 @@ def test_each_readme_command_names_what_exists(title: str, line: str) -> None:
         evals_parser().parse_args(args)  # exits (fails the test) on an unknown flag
         for path in (a for a in args if a.endswith(".py")):
             assert (ROOT / path).is_file(), f"{line}: no file {path}"
+    elif tool == "git":
+        assert args[:1] == ["clone"], line
+        assert args[1] == PYPROJECT["project"]["urls"]["Homepage"], f"{line}: not the project"
     elif tool == "patterns-server":
         server_parser().parse_args(args)
     elif tool == "pytest":
