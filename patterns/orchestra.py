@@ -45,13 +45,13 @@ DEFAULT_MAX_REVISIONS = 2
 class SectionPlan(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
-    name: str
+    name: str = Field(max_length=60)
     """A short, unique section title."""
-    section_type: str
+    section_type: str = Field(max_length=40)
     """What the section does, e.g. introduction, argument, example, conclusion."""
-    description: str
+    description: str = Field(max_length=200)
     """What the section must cover, in one sentence."""
-    style_guide: str
+    style_guide: str = Field(max_length=100)
     """How it should read, in a few words."""
     target_words: int = Field(ge=20, le=250)
     """How many words the section should have."""
@@ -60,9 +60,9 @@ class SectionPlan(BaseModel):
 class Plan(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
-    topic_analysis: str
+    topic_analysis: str = Field(max_length=300)
     """What the topic is about and what a good document on it must do, in 1-2 sentences."""
-    target_audience: str
+    target_audience: str = Field(max_length=100)
     """Who will read it."""
     sections: list[SectionPlan] = Field(min_length=2, max_length=5)
     """2 to 4 sections, in reading order."""
@@ -88,12 +88,35 @@ class Draft(BaseModel):
         drops the copies, and a section left short is sent back by the length gate."""
         seen = {_key(s) for text in before for s in _SENTENCE_END.split(text)}
         kept = []
-        for sentence in self.sentences:
+        for item in self.sentences:
+            sentence = _ended(item)
             key = _key(sentence)
             if key and key not in seen:
                 seen.add(key)
-                kept.append(sentence.strip())
+                kept.append(sentence)
         return " ".join(kept)
+
+
+def _ended(sentence: str) -> str:
+    """The sentence with its final stop (a small model often leaves it off an item)."""
+    text = sentence.strip()
+    return text if not text or text[-1] in ".!?" else f"{text}."
+
+
+def without_copies(sections: list[Section]) -> list[Section]:
+    """Each section without the sentences an earlier one already says (a rewrite sees only
+    its own section, and a small model copies): code keeps the first, the length gate
+    sends a section left short back."""
+    seen: set[str] = set()
+    kept = []
+    for section in sections:
+        own = [x for x in _SENTENCE_END.split(section.content) if _key(x) not in seen]
+        seen |= {_key(x) for x in own}
+        text = " ".join(x.strip() for x in own if x.strip())
+        kept.append(
+            section if text == section.content else section.model_copy(update={"content": text})
+        )
+    return kept
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -409,7 +432,8 @@ async def review_and_revise(
         )
         failed: list[str] = []
         if revise_now:
-            sections[:] = [await revise_or_keep(llm, s, edits, failed, trace) for s in sections]
+            revised = [await revise_or_keep(llm, s, edits, failed, trace) for s in sections]
+            sections[:] = without_copies(revised)
         rounds.append(
             ReviewRound(
                 round=round_number,
