@@ -16,7 +16,6 @@ see whether revising helped. Run it on the embedded model with
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from .core import (
     passes,
 )
 from .core.plumbing import run_demo
+from .sentences import fresh, without_repeats
 
 logger = logging.getLogger("patterns.orchestra")
 
@@ -86,44 +86,15 @@ class Draft(BaseModel):
         """The sentences, each once and none already in ``before`` (the sections written
         so far): a small model repeats a sentence, or copies an earlier section; code
         drops the copies, and a section left short is sent back by the length gate."""
-        seen = {_key(s) for text in before for s in _SENTENCE_END.split(text)}
-        kept = []
-        for item in self.sentences:
-            sentence = _ended(item)
-            key = _key(sentence)
-            if key and key not in seen:
-                seen.add(key)
-                kept.append(sentence)
-        return " ".join(kept)
-
-
-def _ended(sentence: str) -> str:
-    """The sentence with its final stop (a small model often leaves it off an item)."""
-    text = sentence.strip()
-    return text if not text or text[-1] in ".!?" else f"{text}."
+        return fresh(self.sentences, *before)
 
 
 def without_copies(sections: list[Section]) -> list[Section]:
     """Each section without the sentences an earlier one already says (a rewrite sees only
-    its own section, and a small model copies): code keeps the first, the length gate
-    sends a section left short back."""
-    seen: set[str] = set()
-    kept = []
-    for section in sections:
-        own = [x for x in _SENTENCE_END.split(section.content) if _key(x) not in seen]
-        seen |= {_key(x) for x in own}
-        text = " ".join(x.strip() for x in own if x.strip())
-        kept.append(
-            section if text == section.content else section.model_copy(update={"content": text})
-        )
-    return kept
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-def _key(sentence: str) -> str:
-    return " ".join(sentence.lower().split())
+    its own section): code keeps the first, the length gate sends one left short back."""
+    texts = without_repeats([s.content for s in sections])
+    return [s if t == s.content else s.model_copy(update={"content": t})
+            for s, t in zip(sections, texts, strict=True)]  # fmt: skip
 
 
 def draft_type(target_words: int) -> type[Draft]:
