@@ -23,7 +23,8 @@ from . import _records as records
 from ._records import Record
 from ._rundir import BatchStats, Fingerprint, RunInfo, latest_run, run_directory, write_atomically
 from ._runner import RESULTS, Options
-from .evaluate import Report, evaluate, find_suite, one_at_a_time
+from ._runs import find_suite
+from .evaluate import Report, evaluate, one_at_a_time
 from .gates import EvalError, Floor
 from .suite import SAFE_NAME
 
