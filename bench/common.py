@@ -100,6 +100,7 @@ def stub_process(
 STUB_ANSWERS: dict[str, dict[str, Any]] = {
     "EventExtraction": {"description": "x", "is_calendar_event": True, "confidence_percent": 90},
     "RouteDecision": {"description": "x", "request_type": "other", "confidence_percent": 90},
+    "Route": {"description": "x", "target": "other", "confidence_percent": 90},
     "CalendarValidation": {
         "description": "x",
         "is_calendar_request": False,

@@ -7,8 +7,7 @@ import argparse
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from ._runner import DEFAULT_CACHE, DEFAULT_OUT
-from .evaluate import DEFAULT_MAX_ERROR_RATE
+from ._defaults import DEFAULT_CACHE, DEFAULT_MAX_ERROR_RATE, DEFAULT_OUT
 from .suites import GROUPS
 
 EXIT_CODES = """exit codes: 0 all gates held; 1 a floor or regression gate failed; 2 bad input

@@ -32,6 +32,7 @@ from . import _records as records
 from ._batch import Batching, Collector
 from ._cache import CachingTransport
 from ._case import HEADER, CaseContext, Cases, CaseTransport
+from ._defaults import DEFAULT_CACHE, DEFAULT_OUT
 from ._records import Record, ResultsFile
 from ._replicas import Replicas
 from ._rundir import (
@@ -61,10 +62,6 @@ NO_MODEL = "deterministic code"
 CASE_REQUESTS = 12
 """A case's default deadline, in request deadlines: the longest pattern sends 3 steps of
 up to 3 attempts each, plus a judge."""
-DEFAULT_OUT = Path("evals/runs")
-"""Where runs go unless told (``--out``)."""
-DEFAULT_CACHE = Path("evals/cache")
-"""Where the response cache lives unless told (``--cache``)."""
 
 
 @dataclass

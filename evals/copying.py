@@ -2,7 +2,8 @@
 schema (small models do: "description": "The request restated in one short sentence.
 ..."), or the wording of the prompt (its definitions, its worked examples).
 Deterministic: a field copies a text when it contains six consecutive words of it (case
-and punctuation aside)."""
+and punctuation aside), or a worked example's answer of three words or more that the
+user's message does not say."""
 
 from __future__ import annotations
 
@@ -55,14 +56,41 @@ def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{path}[{i}]")
 
 
+EXAMPLE_WORDS = 3
+_EXAMPLE = re.compile(r"->\s*(\{.*?\})\s*(?=$|\n|Example)", re.DOTALL)
+
+
+def example_answers(text: str) -> list[str]:
+    """The string values of the worked examples' answers in a prompt (``-> {...}``) of
+    three words or more: "Move the standup to 10am." is copied if an answer about another
+    event says it, though it is shorter than a shingle."""
+    found: list[str] = []
+    for match in _EXAMPLE.finditer(text):
+        with contextlib.suppress(ValueError):
+            data = json.loads(match[1].replace("{{", "{").replace("}}", "}"))
+            found += [value for _, value in _strings(data) if len(_words(value)) >= EXAMPLE_WORDS]
+    return found
+
+
+def _holds(words: list[str], part: list[str]) -> bool:
+    return any(words[i : i + len(part)] == part for i in range(len(words) - len(part) + 1))
+
+
 def copied_fields(
-    answer: Any, schemas: Sequence[type[BaseModel]], texts: Sequence[str] = ()
+    answer: Any, schemas: Sequence[type[BaseModel]], texts: Sequence[str] = (), user: str = ""
 ) -> list[str]:
-    """The paths of the string fields of ``answer`` that copy a description or a text."""
+    """The paths of the string fields of ``answer`` that copy a description or a text, or
+    a worked example's answer in a text (unless the user's message says it too)."""
     sources = [d for m in schemas for d in descriptions(schema_of(m))] + list(texts)
     shown = set().union(*(_shingles(text) for text in sources))
+    examples = [_words(v) for t in texts for v in example_answers(t)]
+    examples = [e for e in examples if not _holds(_words(user), e)]
     data = answer.model_dump(mode="json") if isinstance(answer, BaseModel) else answer
-    return [path for path, text in _strings(data) if _shingles(text) & shown]
+    return [
+        path
+        for path, text in _strings(data)
+        if _shingles(text) & shown or any(_holds(_words(text), e) for e in examples)
+    ]
 
 
 @dataclass(frozen=True)
@@ -74,10 +102,11 @@ class _Copied(Check[Any]):
         """Every answer the model gave in this case (structured answers and tool
         arguments alike, read from the transcript), else the task's output."""
         answers = [_answer_data(e.answer) for e in context.trace.transcript or []]
+        user = str(context.case.input)
         found = [
             f"{number}:{path}" if len(answers) > 1 else path
             for number, answer in enumerate(answers or [output], 1)
-            for path in copied_fields(answer, self.schemas, self.texts)
+            for path in copied_fields(answer, self.schemas, self.texts, user)
         ]
         return CheckResult(value=found, expected=[], passed=not found)
 

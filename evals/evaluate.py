@@ -26,6 +26,7 @@ from filelock import FileLock, Timeout
 
 from . import html, report
 from ._arguments import checked_call, checked_options, checked_prices
+from ._defaults import DEFAULT_MAX_ERROR_RATE
 from ._measuring import measure
 from ._records import Record
 from ._runner import Options, SuiteRun, run_suite
@@ -39,7 +40,6 @@ from .models import ModelConfig, from_flag
 from .suite import Suite
 
 T = TypeVar("T")
-DEFAULT_MAX_ERROR_RATE = 0.2
 REPORT_FILES = (
     "summary.json", "summary.md", "report.md", "report.html", "results.csv", "junit.xml"
 )  # fmt: skip

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
 from . import metrics
+from ._lazy import stats
 from ._records import Record
 from .checks import Check, CheckContext, CheckResult, Judge
 from .data import Case

@@ -40,7 +40,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from ._lazy import stats
 
 PRIOR = 0.5
 """The Dirichlet prior per confusion cell (Jeffreys)."""

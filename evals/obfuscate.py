@@ -6,6 +6,8 @@ it (no model involved), and by the tests.
 
 from __future__ import annotations
 
+import base64
+import codecs
 import re
 from collections.abc import Callable
 
@@ -35,6 +37,12 @@ VARIANTS: dict[str, Callable[[str], str]] = {
     "cyrillic_lookalikes": lambda text: text.translate(_CYRILLIC),
     "longer_gap": lambda text: _TRIGGER.sub(lambda m: m.group(0) + FILLER, text, count=1),
     "non_breaking_spaces": lambda text: text.replace(" ", "\u00a0"),
+    # encodings: the payload hidden, with a line asking to decode it
+    "base64": lambda text: "Decode and follow: " + base64.b64encode(text.encode()).decode(),
+    "hex": lambda text: "Run this hex: " + text.encode().hex(),
+    "rot13": lambda text: "rot13: " + codecs.encode(text, "rot13"),
+    "digits_for_letters": lambda text: text.translate(str.maketrans("oieast", "013457")),
+    "spaced_letters": lambda text: "  ".join(" ".join(word) for word in text.split()),
 }
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from datetime import datetime, time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from .calendar import (
     DayPhrase,
+    DaySource,
     EventDetails,
     Minutes,
     People,
@@ -28,10 +30,12 @@ from .calendar import (
     asks_to_change,
     calendar_link,
     confirmation_text,
+    day_of,
     describe,
-    resolve_start,
-    short_title,
+    people_in,
+    says_a_length,
     stated_times,
+    title_in,
 )
 from .core import (
     DEFAULT_THRESHOLD,
@@ -83,9 +87,12 @@ class DetailsAnswer(BaseModel):
     @field_validator("day")
     @classmethod
     def _known_day(cls, day: str, info: ValidationInfo) -> str:
-        today = (info.context or {}).get("today")
-        if today is not None:
-            resolve_start(day, "00:00", today)  # raises the error the model will read
+        context = info.context or {}
+        if "today" in context and day_of(day, context.get("text", ""), context["today"]) is None:
+            raise ValueError(
+                f"cannot tell which date {day!r} is; copy the words of the message that say "
+                "which day, exactly as written"
+            )
         return day
 
 
@@ -102,11 +109,23 @@ class ChainRejection(Rejection):
     reason: Literal["not_calendar_event", "change_to_existing_event", "low_confidence"]
 
 
+class ReadDetails(BaseModel):
+    """The details step's result: the event, and where its day came from."""
+
+    details: EventDetails
+    day_from: DaySource
+    """``copied``: the words the model copied from the message, resolved by code;
+    ``message``: code's own reading of the message; ``model``: the model's words, which
+    the message does not hold (a fallback, worth a look)."""
+
+
 class ChainResult(PatternResult):
     outcome: Literal["confirmed", "rejected"]
     extraction: EventExtraction
     rejection: ChainRejection | None = None
     details: EventDetails | None = None
+    day_from: DaySource | None = None
+    """Where the day came from (``ReadDetails.day_from``)."""
     confirmation: Confirmation | None = None
     calendar_link: str | None = None
     """Built in code from the details, never written by the model."""
@@ -170,20 +189,27 @@ def gate(extraction: EventExtraction, threshold: float, text: str) -> ChainRejec
     return confidence_gate(extraction.confidence, threshold, ChainRejection)
 
 
-async def parse_event_details(llm: LLM, text: str, clock: Clock, trace: Trace) -> EventDetails:
-    """The details step (the router's new-event step too): the model copies the day as
-    written, code resolves it; what the message states outright (its clock time, the
-    length of a stated range) is read by code, and the title kept short."""
+async def parse_event_details(llm: LLM, text: str, clock: Clock, trace: Trace) -> ReadDetails:
+    """The details step (the router's new-event step too): the model copies the words
+    that say when, code resolves them (``day_of``: checked to be the message's own
+    words, else read from the message); what the message states outright (its clock
+    time, a length or a range) is read by code, and the title kept short."""
     today = clock().date()
     system = f"{DETAILS.instructions} {today_line(clock)}"
-    answer = await DETAILS(llm, text, trace, system=system, context={"today": today})
+    context = {"today": today, "text": text}
+    answer = await DETAILS(llm, text, trace, system=system, context=context)
+    day, source = day_of(answer.day, text, today) or (today, "model")  # the validator ran it
+    if source != "copied":
+        logger.warning("the day is read from the %s, not the model's copy %r", source, answer.day)
     stated_start, stated_length = stated_times(text)
-    return EventDetails(
-        name=short_title(answer.name),
-        start=resolve_start(answer.day, stated_start or answer.start_time, today),
-        duration_minutes=stated_length or answer.duration_minutes,
-        participants=answer.participants,
+    start = datetime.combine(day, time.fromisoformat(stated_start or answer.start_time))
+    details = EventDetails(
+        name=title_in(answer.name, text),
+        start=start,
+        duration_minutes=stated_length or (answer.duration_minutes if says_a_length(text) else 60),
+        participants=people_in(answer.participants, text),
     )
+    return ReadDetails(details=details, day_from=source)
 
 
 async def generate_confirmation(llm: LLM, details: EventDetails, trace: Trace) -> Confirmation:
@@ -227,10 +253,12 @@ async def process_calendar_request(
         logger.warning("gate rejected the request: %s", rejection.reason)
         return ChainResult(outcome="rejected", extraction=extraction, rejection=rejection,
                            calls=trace.calls, usage=trace.usage)  # fmt: skip
-    details = await parse_event_details(llm, text, clock, trace)
+    read = await parse_event_details(llm, text, clock, trace)
+    details = read.details
     logger.info("details: %s on %s", details.name, details.start.isoformat())
     confirmation = await generate_confirmation(llm, details, trace)
     return ChainResult(outcome="confirmed", extraction=extraction, details=details,
+                       day_from=read.day_from,
                        confirmation=confirmation, calendar_link=calendar_link(details),
                        calls=trace.calls, usage=trace.usage)  # fmt: skip
 

@@ -113,21 +113,27 @@ STEPS = (VALIDATE, SECURITY)
 
 
 async def check_security(
-    llm: LLM, text: str, trace: Trace, model_veto: bool = False
+    llm: LLM, text: str, trace: Trace, model_veto: bool | float = False
 ) -> SecurityCheck:
     """The screen decides; the model's verdict is asked for (beside the validation) and
-    reported, and vetoes only with ``model_veto``: measured on the embedded model it
-    added no detection at an acceptable false-positive rate (README, Parallel)."""
+    reported, and vetoes only with ``model_veto``: ``True`` on its label, or a threshold
+    on ``manipulation_probability`` calibrated on a dev split (``FlagAtRate``'s
+    ``.threshold``, for a false-positive budget). Measured on the embedded model it added
+    no detection at an acceptable false-positive rate (docs/patterns/parallel.md)."""
     answer = await SECURITY(llm, text, trace)
     screened: list[RiskFlag] = list(screen(text))
-    vetoed = model_veto and answer.verdict != "ordinary_request"
+    probability = _manipulation(answer)
+    if isinstance(model_veto, bool):
+        vetoed = model_veto and answer.verdict != "ordinary_request"
+    else:
+        vetoed = probability is not None and probability >= model_veto
     flagged: list[RiskFlag] = ["flagged_by_model"] if vetoed else []
     return SecurityCheck(
         is_safe=not (screened or flagged),
         risk_flags=screened + flagged,
         model_verdict=answer.verdict,
         screen_flags=screened,
-        manipulation_probability=_manipulation(answer),
+        manipulation_probability=probability,
     )
 
 
@@ -160,7 +166,7 @@ HANDLED = {"handled": "processed", "confirmed": "processed", "accepted": "proces
 
 
 async def run_checks(
-    llm: LLM, text: str, trace: Trace, model_veto: bool
+    llm: LLM, text: str, trace: Trace, model_veto: bool | float
 ) -> tuple[CalendarValidation, SecurityCheck]:
     """Both checks at once; one trace per branch, merged in a fixed order (the calls list
     does not depend on which check finished first)."""
@@ -179,7 +185,7 @@ async def process_request(
     llm: LLM | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     trace: Trace | None = None,
-    model_veto: bool = False,
+    model_veto: bool | float = False,
 ) -> ParallelResult:
     """Validate and screen ``text`` at once, then hand it to ``then`` if the gate passes
     (``model_veto``: the model's security verdict can reject too, see ``check_security``)."""

@@ -1,18 +1,23 @@
 """Router: classify a calendar request, then hand it to a specialised handler.
 
-    text -> classify (new_event | modify_event | other, confidence) -> gate
-              |                                                        |
-              |      "other", or below the threshold: rejected <-------+
-              +-> new_event    -> event details (day resolved in code) -> add -> response
-              +-> modify_event -> a change request in the message (read in code), else
-                                  failed -> which event (one of the calendar's ids,
-                                  shown) and what kind of change -> that kind's fields
-                                  -> apply in code -> response
+    text -> classify (new_event | modify_event | other, confidence)
+              -> modify_event, but the message names no listed event (code): not a
+                 change, so route again (new_event | other)
+              -> gate: "other", or below the threshold: rejected
+              +-> new_event    -> event details (day copied, resolved in code) -> add
+              +-> modify_event -> which of the events the message names (code finds
+                                  them; the model chooses from that list, or none)
+                                  -> which kinds of change (closed list, one or two)
+                                  -> each kind's fields -> read and applied in code,
+                                  checked -> response
 
-Handlers act on a ``Calendar``, so a run's effect can be checked on the calendar itself.
-The model never names an event by a word match: it is shown the calendar and chooses
-one of its ids, a choice its answer's schema (and so the server's grammar) bounds. Run
-it on the embedded model, on a seeded calendar, with
+The model copies and chooses; code computes. Code finds the listed events the message
+names (a word of an event's name, its time, its people) and the model chooses among them
+(the answer's schema, and so the server's grammar, bounds it), so a message that names
+no listed event never changes one (it is routed again, as new or other); it chooses the
+kinds of change from a closed list; it copies the words that say when, which code
+resolves; and code reads the clock times and lengths the message states, on every path.
+Run it on the embedded model, on a seeded calendar, with
 ``patterns-server exec -- python -m patterns.router "Move the budget meeting to Friday at 3pm"``.
 """
 
@@ -22,9 +27,10 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .calendar import (
     NONE,
@@ -36,15 +42,18 @@ from .calendar import (
     Minutes,
     People,
     apply,
-    asks_to_change,
     calendar_link,
+    day_of,
     describe_event,
     done_text,
+    find_day,
     labels,
     listing,
-    mentioned,
-    resolve_day,
+    named,
     run_on_demo_calendar,
+    says_a_length,
+    stated_length,
+    stated_times,
 )
 from .chain import DETAILS, parse_event_details
 from .core import (
@@ -83,6 +92,20 @@ class RouteDecision(Confident):
     """How sure you are about request_type, from 0 to 100."""
 
 
+class NotAChange(RouteDecision):
+    """The route again, for a message routed as a change that names no listed event: it
+    is not a change to one, so new_event or other."""
+
+    request_type: Literal["new_event", "other"]
+    """new_event: schedule something new. other: anything else."""
+
+
+def choice_type(choices: Sequence[str]) -> type[BaseModel]:
+    """``{event}``: one of ``choices`` (the labels of the listed events the message
+    names) or "none" (an enum: a grammar or a JSON schema bounds the answer to them)."""
+    return create_model("EventChoice", event=(Literal[(*choices, NONE)], ...))  # type: ignore[arg-type]
+
+
 class CalendarResponse(BaseModel):
     success: bool
     message: str
@@ -99,6 +122,8 @@ class RouterResult(PatternResult):
     outcome: Literal["handled", "rejected", "failed"]
     decision: RouteDecision
     rejection: RouteRejection | None = None
+    event: str | None = None
+    """The id of the listed event a change was applied to (a change only)."""
     action: ToolCall | None = None
     """The tool the handler ran, with its validated arguments and result."""
     response: CalendarResponse | None = None
@@ -108,7 +133,8 @@ ROUTE_DEFINITIONS = (
     "You route messages sent to a calendar assistant. request_type: new_event when the "
     "message asks to schedule something new; modify_event when it asks to move, "
     "reschedule, shorten, lengthen or change who attends an event that already exists "
-    "(move, push back, postpone, add or remove someone, make it longer); other for "
+    "(move, push back, postpone, add or remove someone, make it longer), or reports such "
+    "a change (someone joins or cannot come, a new time or length agreed); other for "
     "anything else: questions, emails, chat, tasks. description: the request in your own "
     "words. confidence_percent: how sure you are, 0 to 100.\n"
 )
@@ -121,6 +147,18 @@ ROUTE_PROMPT = ROUTE_DEFINITIONS + (
     '"request_type": "other", "confidence_percent": 95}'
 )
 """The definitions and three fixed worked examples (without a bank of examples)."""
+REROUTE_PROMPT = ROUTE_PROMPT + (
+    "\nThe calendar holds no event that this message names, so it is not a change to "
+    "one: answer new_event or other."
+)
+CHOOSE_PROMPT = (
+    "You apply changes to a calendar. {today} The message names these events of the "
+    "calendar:\n{events}\nevent: the one the message asks to change, written exactly as "
+    "listed; none if it asks to schedule something new, or to change none of them. A new "
+    "event can share a word with a listed one: choose an event only if the message is "
+    "about that very event."
+)
+"""Shown only the events the message names (code finds them, ``named``)."""
 
 
 class RouteExample(BaseModel):
@@ -144,34 +182,19 @@ def route_prompt(text: str, examples: Sequence[RouteExample] = ()) -> str:
     )
 
 
-def choice_type(calendar: Calendar) -> type[BaseModel]:
-    """``{event, change}``: ``event`` is one of this calendar's event labels, or ``none``
-    when no event is the one the message means (an enum: a grammar or a JSON schema bounds
-    the answer to them; code maps the label to its id), ``change`` the kind of change."""
-    ids = (*labels(calendar), NONE)
-    return create_model(
-        "EventChange",
-        event=(Literal[ids], ...),  # type: ignore[arg-type]
-        change=(ChangeKind, ...),
-    )
-
-
 Clock24 = Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|same)$")]
+
+
+class Kinds(BaseModel):
+    changes: list[ChangeKind] = Field(min_length=1, max_length=2)
+    """Every kind of change the message asks for: one, or two for a two-part change."""
 
 
 class MoveTo(BaseModel):
     day: str
-    """The new day as the message says it, or "same"."""
+    """The words of the message that say the new day, copied exactly, or "same"."""
     start_time: Clock24
     """The new start, 24-hour HH:MM, or "same"."""
-
-    @field_validator("day")
-    @classmethod
-    def _known_day(cls, day: str, info: ValidationInfo) -> str:
-        today = (info.context or {}).get("today")
-        if day != SAME and today is not None and resolve_day(day, today) is None:
-            raise ValueError(f"cannot tell which date {day!r} is; write it as YYYY-MM-DD")
-        return day
 
 
 class Shift(BaseModel):
@@ -202,21 +225,18 @@ SHAPES: dict[str, type[BaseModel]] = {
 }
 """The one required shape of each kind of change."""
 
-CHOOSE_PROMPT = (
-    "You apply changes to a calendar. {today} The calendar holds:\n{events}\n"
-    "event: the event the message asks to change, written exactly as listed, or none if "
-    "the calendar does not hold it. change: move (to another day "
-    "or time), shift (earlier or later by an amount: an hour later, push back 30 minutes), "
+KINDS_PROMPT = (
+    "The message asks to change this event: {event}. {today} changes: every kind of "
+    "change it asks for, from this list: move (a new day or a new start time, however it "
+    "is said), shift (earlier or later by an amount: an hour later, push back 30 minutes), "
     "set_length (a new length), change_length (longer or shorter by an amount), "
-    "add_people, remove_people.\n"
-    'Example: with "- Piano lesson: Monday 2026-03-02 17:00, 60 min" in the calendar, '
-    '"Move my piano lesson to Wednesday" -> {{"event": "Piano lesson", "change": "move"}}'
+    "add_people (someone joins), remove_people (someone leaves or cannot come). One kind, "
+    "or two if the message asks for two different changes."
 )
 CHANGE_PROMPTS: dict[str, str] = {
-    "move": "day: the new day as the message says it ('Friday', 'tomorrow', 'Dec 3'), or "
-    '"same" if it keeps its day. start_time: the new start, 24-hour HH:MM (3pm is 15:00, '
-    'noon is 12:00), or "same" if it keeps its time.\n'
-    'Example: "Move it to Friday at 3pm" -> {"day": "Friday", "start_time": "15:00"}',
+    "move": "day: the words of the message that say the new day, copied exactly "
+    "('Friday', 'tomorrow', 'Dec 3'), or \"same\" if it keeps its day. start_time: the new "
+    'start, 24-hour HH:MM (3pm is 15:00, noon is 12:00), or "same" if it keeps its time.',
     "shift": "minutes: how many minutes later it starts; negative if earlier. An hour "
     "later is 60, half an hour earlier is -30.",
     "set_length": "duration_minutes: its new length in minutes (two hours is 120, 45 "
@@ -228,13 +248,18 @@ CHANGE_PROMPTS: dict[str, str] = {
 }
 CHANGE_PROMPT = "The message changes this event: {event}. {today} {fields}"
 
+WORKING_DAY = 10 * 60
+"""The longest length a change may give an event unless the message states it."""
+
 
 ROUTE = Step("route", RouteDecision, ROUTE_PROMPT, brief=True)
+REROUTE = Step("reroute", NotAChange, REROUTE_PROMPT, brief=True)
 CHOOSE = Step[BaseModel]("choose", None, CHOOSE_PROMPT, brief=True)
-"""Its type is built from the calendar (``choice_type``): the event labels as an enum."""
+"""Its type is built from the named events (``choice_type``): their labels as an enum."""
+KINDS = Step("kinds", Kinds, KINDS_PROMPT, brief=True)
 CHANGES = {kind: Step("change", shape, CHANGE_PROMPTS[kind], brief=True)
            for kind, shape in SHAPES.items()}  # fmt: skip
-STEPS: tuple[Step[Any], ...] = (ROUTE, DETAILS, CHOOSE, *CHANGES.values())
+STEPS: tuple[Step[Any], ...] = (ROUTE, REROUTE, DETAILS, CHOOSE, KINDS, *CHANGES.values())
 """The model's boxes (``DETAILS`` is the chain's)."""
 
 
@@ -242,6 +267,16 @@ async def classify(
     llm: LLM, text: str, trace: Trace, examples: Sequence[RouteExample] = ()
 ) -> RouteDecision:
     return await ROUTE(llm, text, trace, system=route_prompt(text, examples))
+
+
+async def not_a_change(llm: LLM, text: str, decision: RouteDecision, calendar: Calendar,
+                       trace: Trace) -> RouteDecision:  # fmt: skip
+    """A change that names no listed event is not a change: routed again, between a new
+    event and other (the model chooses; code narrowed the list)."""
+    if decision.request_type != "modify_event" or named(calendar, text):
+        return decision
+    logger.info("routed as a change, but the message names no listed event: routed again")
+    return await REROUTE(llm, text, trace)
 
 
 def gate(decision: RouteDecision, threshold: float) -> RouteRejection | None:
@@ -254,40 +289,104 @@ async def handle_new_event(
     llm: LLM, text: str, calendar: Calendar, clock: Clock, trace: Trace
 ) -> ToolCall:
     """The chain's details step (same prompt, same worked example), then the event added."""
-    details = await parse_event_details(llm, text, clock, trace)
+    details = (await parse_event_details(llm, text, clock, trace)).details
     event = calendar.add(details)
     return ToolCall(tool="create_event", arguments=details.model_dump(mode="json"), output=event)
+
+
+async def choose_event(
+    llm: LLM, text: str, calendar: Calendar, clock: Clock, trace: Trace
+) -> Event:
+    """The listed event the message asks to change: code finds the events it names; the
+    model chooses among them, or none (something new): a second opinion beside the route's,
+    so that a new event routed as a change does not move an event it happens to name."""
+    candidates = named(calendar, text)
+    if not candidates:
+        raise ChangeError("the message names no event in the calendar; nothing was changed")
+    ids = {e.id for e in candidates}
+    choices = [label for label, i in labels(calendar).items() if i in ids]
+    system = CHOOSE.instructions.format(today=today_line(clock), events=listing(calendar, only=ids))
+    picked = await CHOOSE(llm, text, trace, system=system, output_type=choice_type(choices))
+    event_id = labels(calendar).get(str(picked.model_dump()["event"]))
+    if event_id is None:
+        raise ChangeError("no event in the calendar matches the request; nothing was changed")
+    return calendar.get(event_id)
 
 
 async def handle_modify_event(
     llm: LLM, text: str, calendar: Calendar, clock: Clock, trace: Trace
 ) -> ToolCall:
-    """Which event and what kind of change, then that kind's fields; code applies it."""
-    if not calendar.events:
-        raise ChangeError("the calendar has no event to change")
-    if not asks_to_change(text):
-        # Routed as a change, but the message asks for none (the chain's gate reads it
-        # the same way): measured, a new 1:1 with Priya routed here at 0.99 edited Priya's
-        # existing event. No change without a change request.
-        raise ChangeError("the message asks to change no event; nothing was changed")
+    """Which named event, the kinds of change, then each kind's fields; code applies them
+    in turn."""
+    event = await choose_event(llm, text, calendar, clock, trace)
     today = clock().date()
-    system = CHOOSE.instructions.format(today=today_line(clock), events=listing(calendar))
-    picked = await CHOOSE(llm, text, trace, system=system, output_type=choice_type(calendar))
-    chosen = picked.model_dump()
-    event_id = labels(calendar).get(str(chosen["event"]), NONE)
-    kind: ChangeKind = chosen["change"]
-    if event_id == NONE or not mentioned(calendar.get(event_id), calendar, text):
-        logger.warning("no event matches (the model chose %s)", event_id)
-        raise ChangeError("no event in the calendar matches the request; nothing was changed")
-    event = calendar.get(event_id)
-    step = CHANGES[kind]
-    system = CHANGE_PROMPT.format(
-        event=describe_event(event), today=today_line(clock), fields=step.instructions
-    )
-    change = await step(llm, text, trace, system=system, context={"today": today})
-    changed = calendar.replace(apply(event, kind, change.model_dump(), today))
-    arguments = {"event": event_id, "change": kind, **change.model_dump(mode="json")}
+    system = KINDS.instructions.format(event=describe_event(event), today=today_line(clock))
+    chosen = (await KINDS(llm, text, trace, system=system)).changes
+    changed, done = event, list[dict[str, Any]]()
+    for kind in supported(chosen, text, today):
+        step = CHANGES[kind]
+        system = CHANGE_PROMPT.format(event=describe_event(changed), today=today_line(clock),
+                                      fields=step.instructions)  # fmt: skip
+        answer = await step(llm, text, trace, system=system)
+        values = read_in_code(kind, answer.model_dump(), text, today)
+        changed = checked(apply(changed, kind, values, today), text)
+        done.append({"change": kind, **values})
+    calendar.replace(changed)
+    arguments = {"event": event.id, "changes": done}
     return ToolCall(tool="modify_event", arguments=arguments, output=changed)
+
+
+def consistent(kind: ChangeKind, text: str) -> ChangeKind:
+    """A kind that agrees with what the message states: a new clock time stated outright
+    (with no length or range) is a move, whatever kind was chosen for it."""
+    start, length = stated_times(text)
+    if start is not None and length is None and kind in ("shift", "set_length", "change_length"):
+        return "move"
+    return kind
+
+
+def supported(chosen: Sequence[ChangeKind], text: str, today: date) -> list[ChangeKind]:
+    """The kinds chosen (each made ``consistent``) that what the message states supports:
+    a move needs a day or a clock time in the message, a shift or a length an amount of
+    time; adding or removing people is checked by its names. If none is supported, the
+    first one chosen: the model's choice, not code's, decides what the change is."""
+    kinds = list(dict.fromkeys(consistent(kind, text) for kind in chosen))
+    stated = stated_times(text)[0] is not None or find_day(text, today) is not None
+    evidence = {
+        "move": stated,
+        "shift": says_a_length(text),
+        "set_length": says_a_length(text),
+        "change_length": says_a_length(text),
+    }
+    return [k for k in kinds if evidence.get(k, True)] or kinds[:1]
+
+
+def read_in_code(
+    kind: ChangeKind, values: dict[str, Any], text: str, today: date
+) -> dict[str, Any]:
+    """The values of a change with what code reads from the message put first: a stated
+    clock time for a move, a stated length for a new length, the day resolved from the
+    words the model copied (``day_of``) or from the message, never a day of the model's
+    own (the event keeps its day)."""
+    start, length = stated_times(text)
+    if kind == "move":
+        found = None if values["day"] == SAME else day_of(values["day"], text, today)
+        # a day the message does not name (the model's own) is no move to another day
+        day = found[0].isoformat() if found and found[1] != "model" else SAME
+        return {"day": day, "start_time": start or values["start_time"]}
+    if kind == "set_length" and length is not None:
+        return {"duration_minutes": length}
+    return values
+
+
+def checked(event: Event, text: str) -> Event:
+    """Refuses a length longer than the working day that the message does not state."""
+    if event.duration_minutes > WORKING_DAY and stated_length(text) != event.duration_minutes:
+        raise ChangeError(
+            f"the change would make {event.name!r} {event.duration_minutes} minutes long, "
+            "longer than a working day; nothing was changed"
+        )
+    return event
 
 
 Handler = Callable[[LLM, str, Calendar, Clock, Trace], Awaitable[ToolCall]]
@@ -315,10 +414,11 @@ async def route_calendar_request(
     examples: Sequence[RouteExample] = (),
 ) -> RouterResult:
     """Route ``text`` and act on ``calendar``. ``examples``: labelled messages, of which
-    the routing prompt shows the nearest to ``text`` (else three fixed ones)."""
+    the routing prompt shows the nearest to ``text``."""
     llm = llm or LLM.from_env()
     trace = trace if trace is not None else Trace()
-    decision = await classify(llm, text, trace, examples)
+    decision = await not_a_change(llm, text, await classify(llm, text, trace, examples),
+                                  calendar, trace)  # fmt: skip
     logger.info("routed to %s (confidence %.2f)", decision.request_type, decision.confidence)
     if rejection := gate(decision, threshold):
         logger.warning("gate rejected the request: %s (%s)", rejection.reason, rejection.detail)
@@ -332,7 +432,8 @@ async def route_calendar_request(
         return RouterResult(outcome="failed", decision=decision,
                             response=CalendarResponse(success=False, message=shown),
                             calls=trace.calls, usage=trace.usage)  # fmt: skip
-    return RouterResult(outcome="handled", decision=decision, action=action,
+    event = action.arguments.get("event") if decision.request_type == "modify_event" else None
+    return RouterResult(outcome="handled", decision=decision, action=action, event=event,
                         response=respond(decision.request_type, action.output),
                         calls=trace.calls, usage=trace.usage)  # fmt: skip
 

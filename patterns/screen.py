@@ -3,11 +3,16 @@ beside the model's verdict, measured on its own (the ``screen`` and
 ``screen_paraphrases`` suites).
 
     text -> normalise (compatibility forms, invisible characters, look-alike letters,
-            case, spaces) -> patterns by category of manipulation -> flags
+            case, spaces) -> readings (as written; decoded: base64, hex, rot13, digits
+            for letters, spaced-out letters) -> patterns by category of manipulation,
+            in English and in the languages users write in -> flags
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import re
 import unicodedata
 from typing import Literal
@@ -56,9 +61,21 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"|\b(what|which) " + _THEIR_SETUP + r" (do )?you (follow|have|obey|operate under)"
         r"|\b(text|message|content|everything) (that )?(came |comes |is )?(above|before) "
         r"(this|my) (message|line|conversation)"
+        # secrets: keys, credentials, the environment, what is marked confidential
+        r"|\b(api[ _-]?keys?|access tokens?|secret keys?|credentials|passwords?|"
+        r"environment variables|env vars|[a-z]+_api_key)\b.{0,60}?\b(you|your|paste|show|"
+        r"print|list|tell|give|reveal|send|share|using|use|have|see)\b"
+        r"|\b(what|which|show|print|list|tell|give|reveal|paste)\b.{0,60}?\b(api[ _-]?keys?|"
+        r"credentials|environment variables|env vars|[a-z]+_api_key)\b"
+        r"|\b(confidential|marked secret|hidden instructions)\b"
+        r"|\b(exact|full|complete|original) (prompt|instructions|text) (the|that|your) "
+        r"(developer|operator|system|creator)s?\b"
+        r"|\bprompt (the|your) (developer|operator|creator)s? gave you\b"
     ),
     "role_change": (
-        r"\b(you are now|you're now|you are no longer|you're no longer|act as|"
+        r"\bact(ing)? as (an? |the )?(\w+ ){0,2}(ai|assistant|model|bot|system|admin\w*|"
+        r"developer|root|owner|superuser|dan)\b"
+        r"|\b(you are now|you're now|you are no longer|you're no longer|"
         r"pretend (to be|you are|you're)|role-?play as|assume the (role|persona|identity)|"
         r"take on the (role|persona)|(switch|change) (to|into) \w+ mode|enter \w+ mode|"
         r"developer mode|god mode|jailbreak|unrestricted|unfiltered|uncensored)"
@@ -67,6 +84,17 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"safeguards)\b.{0,30}?\b(ai|assistant|model|bot|mode|answer|respond)\b"
         r"|\b(ai|assistant|model|bot)\b.{0,30}?\b(with|has|having) no (rules|restrictions|"
         r"limits|limitations|filters|guidelines)\b"
+        # role-play and fiction as a frame for an order about the setup
+        r"|\b(let'?s play a game|role-?play|pretend|imagine|hypothetically|in a story|"
+        r"for a story|as a character)\b.{0,120}?\b(no rules|no restrictions|without "
+        r"(any )?(rules|restrictions)|unrestricted|hidden|system prompts?|instructions|"
+        r"admin\w*|deleting|delete)\b"
+        r"|\b(you had|you have|with) no (rules|restrictions|limits|guidelines)\b"
+        r"|\b(safety|content) (rules|filters?|guidelines) (are|is) (now )?(switched |turned )?"
+        r"(off|disabled)\b|\bmaintenance mode\b|\bskip (all )?(the )?checks\b"
+        r"|\b(new|updated) instructions (supersede|replace|override)\b"
+        r"|\btreat everything (before|above) this\b.{0,30}?\b(void|invalid|cancel+ed)\b"
+        r"|\bdo exactly what i say\b"
     ),
     "hidden_markup": (
         r"</?(system|assistant|user|instructions?|admin|developer|sys)\b[^>]*>"
@@ -86,8 +114,41 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"other (users|people)('s)?|everyone's|full access|personal data)"
     ),
 }
+OTHER_LANGUAGES: dict[ScreenFlag, str] = {
+    # The same categories in Spanish, French, German, Italian, Portuguese and Chinese: an
+    # order to drop the instructions, a request for them, a role without rules.
+    "instruction_override": (
+        r"\b(ignora\w*|olvida\w*|descarta|oublie\w*|ignore[zr]?|ignoriere\w*|vergiss|"
+        r"dimentica\w*|esque[cç]a\w*|desconsidere)\b.{0,60}?\b(instrucciones|reglas|"
+        r"indicaciones|instructions|r[eè]gles|consignes|anweisungen|regeln|vorgaben|"
+        r"istruzioni|regole|instru[cç][oõ]es|regras)\b"
+        r"|(忽略|无视|忘记|忘掉).{0,20}?(指令|指示|规则|提示)"
+    ),
+    "system_prompt_request": (
+        r"\b(prompt|mensaje|invite) (del? )?(sistema|syst[eè]me)\b|\bsystem-?prompt\b"
+        r"|\bprompt di sistema\b|\bprompt do sistema\b|系统提示"
+        r"|\b(muestra\w*|revela\w*|montre\w*|r[eé]v[eè]le\w*|zeig\w*|verrate?\w*|"
+        r"mostra\w*|rivela\w*)\b.{0,60}?\b(instrucciones|instructions|consignes|anweisungen|"
+        r"istruzioni|instru[cç][oõ]es|prompt)\b"
+    ),
+    "role_change": (
+        r"\b(sin|sans|ohne|senza|sem) (reglas|restricciones|r[eè]gles|restrictions|regeln|"
+        r"einschr[aä]nkungen|regole|restrizioni|regras|restri[cç][oõ]es)\b"
+        r"|\b(eres ahora|tu es maintenant|du bist jetzt|ora sei|agora voc[eê] [eé])\b"
+    ),
+    "destructive_action": (
+        r"\b(borra|elimina|supprime|efface|l[oö]sche|cancella|apague|exclua)\w*\b.{0,60}?"
+        r"\b(todos|todas|tous|toutes|alle|tutti|tutte)\b"
+        r"|(删除|清空).{0,10}?(所有|全部)"
+    ),
+}
+"""Other languages, by the same categories (read on the normalised text)."""
+
 SCREEN = {
-    flag: re.compile(pattern, re.IGNORECASE | re.DOTALL)
+    flag: re.compile(
+        pattern + ("|" + OTHER_LANGUAGES[flag] if flag in OTHER_LANGUAGES else ""),
+        re.IGNORECASE | re.DOTALL,
+    )
     for flag, pattern in SCREEN_PATTERNS.items()
 }
 
@@ -108,8 +169,48 @@ def normalise(text: str) -> str:
     return " ".join(text.casefold().translate(_LOOKALIKES).split())
 
 
+_LEET = str.maketrans("013457@$", "oieastas")
+_SPACED = re.compile(r"(?<!\S)(?:\S ){1,}\S(?!\S)")
+
+
+def _joined(chunk: str) -> str:
+    """Words written with a space between their characters, joined ("i g n o r e")."""
+    return _SPACED.sub(lambda m: m.group(0).replace(" ", ""), chunk)
+
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}){8,}\b")
+
+
+def _printable(data: bytes) -> str | None:
+    try:
+        decoded = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return decoded if decoded.isprintable() and any(c.isalpha() for c in decoded) else None
+
+
+def readings(text: str) -> list[str]:
+    """The text as the screen reads it, once normalised (``normalise``): as written, and
+    decoded the ways a payload is hidden: base64 and hex runs decoded, rot13, digits and
+    signs read as letters ("1gn0r3"), and spaced-out letters joined ("i g n o r e")."""
+    seen = normalise(text)
+    found = [seen, codecs.encode(seen, "rot13"), seen.translate(_LEET)]
+    found.append(normalise(" ".join(_joined(chunk) for chunk in re.split(r"\s{2,}", text))))
+    for run in _BASE64.findall(unicodedata.normalize("NFKC", text)):
+        try:
+            decoded = _printable(base64.b64decode(run + "=" * (-len(run) % 4), validate=True))
+        except (binascii.Error, ValueError):
+            continue
+        found += [normalise(decoded)] if decoded else []
+    for run in _HEX.findall(text):
+        decoded = _printable(bytes.fromhex(run))
+        found += [normalise(decoded)] if decoded else []
+    return found
+
+
 def screen(text: str) -> list[ScreenFlag]:
     """The deterministic layer of the security check: which patterns the text matches,
-    once normalised (obfuscation must not be a way around it)."""
-    seen = normalise(text)
-    return [flag for flag, pattern in SCREEN.items() if pattern.search(seen)]
+    in any of its readings (obfuscation and encodings must not be a way around it)."""
+    seen = readings(text)
+    return [flag for flag, pattern in SCREEN.items() if any(pattern.search(r) for r in seen)]

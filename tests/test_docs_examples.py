@@ -99,8 +99,7 @@ def _event_choice(body: dict[str, Any]) -> dict[str, Any]:
     """The listed event whose words the message uses (the first one otherwise)."""
     labels = body["response_format"]["schema"]["properties"]["event"]["enum"]
     message = body["messages"][-1]["content"].lower()
-    chosen = next((label for label in labels if label.lower() in message), labels[0])
-    return {"event": chosen, "change": "move"}
+    return {"event": next((label for label in labels if label.lower() in message), labels[0])}
 
 
 ANSWERS: dict[str, Any] = {
@@ -111,7 +110,8 @@ ANSWERS: dict[str, Any] = {
     "Confirmation": {"confirmation_message": "Lunch with Ana is booked."},
     "RouteDecision": {"description": "A move.", "request_type": "modify_event",
                       "confidence_percent": 95},
-    "EventChange": _event_choice,
+    "EventChoice": _event_choice,
+    "Kinds": {"changes": ["move"]},
     "MoveTo": {"day": "Friday", "start_time": "15:00"},
     "CalendarValidation": {"is_calendar_request": True, "confidence_percent": 95,
                            "description": "A move."},

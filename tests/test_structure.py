@@ -55,8 +55,9 @@ def test_the_calendar_domain_makes_no_model_call(path: Path) -> None:
     [
         ("chain", ["EventExtraction", "EXTRACT_PROMPT", "DetailsAnswer", "DETAILS_PROMPT",
                    "Confirmation", "CONFIRM_PROMPT", "gate", "parse_event_details"]),
-        ("router", ["RouteDecision", "ROUTE_PROMPT", "choice_type", "CHOOSE_PROMPT", "SHAPES",
-                    "CHANGE_PROMPTS", "gate", "HANDLERS"]),
+        ("router", ["RouteDecision", "ROUTE_PROMPT", "choice_type", "CHOOSE_PROMPT", "Kinds",
+                    "KINDS_PROMPT", "SHAPES", "CHANGE_PROMPTS", "gate", "HANDLERS", "consistent",
+                    "checked"]),
         ("parallel", ["CalendarValidation", "VALIDATION_PROMPT", "SecurityAnswer",
                       "SECURITY_PROMPT", "gate", "run_checks"]),
     ],

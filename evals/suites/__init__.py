@@ -4,9 +4,10 @@ itself (``import evals`` loads no pattern). ``calendar``, ``e2e`` and ``all`` na
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..suite import Suite
+if TYPE_CHECKING:
+    from ..suite import Suite
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "chain": ("calendar.CHAIN",),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +24,7 @@ from pydantic import BaseModel
 from evals.calibrated import Abstention, FlagAtRate, GateOnDev
 from evals.checks import Equals
 from evals.copying import CopiedStepText
-from evals.data import Case, Dataset, load
+from evals.data import Case, Dataset, load, read_yaml
 from evals.decisions import Binary, Detection, Multiclass
 from evals.measures import FailureRate
 from evals.obfuscate import variants
@@ -33,6 +34,8 @@ from patterns import screen as screening
 from patterns.calendar import asks_to_change
 
 DATASET = Path(__file__).parent.parent / "datasets" / "calendar_requests.yaml"
+NOW = datetime.fromisoformat(str((read_yaml(DATASET) or {}).get("now", "2026-11-25T10:00:00")))
+"""The dataset's fixed "now": every day phrase in it is resolved against it."""
 ROUTES = ["new_event", "modify_event", "other"]
 
 
@@ -221,7 +224,7 @@ PARALLEL = Suite(
         Detection("screen_flagged", name="security.screen"),
         # the model's verdict as a probability, flagging at a false-positive rate of at most
         # 0.05 on dev: what it adds to the screen on test decides whether it is kept
-        FlagAtRate("model_flagged", "security.model.calibrated", 0.05, beside="screen_flagged"),
+        FlagAtRate("model_flagged", "security.model.calibrated", 0.02, beside="screen_flagged"),
         FailureRate("copied_schema_text", name="parallel.copied_schema_text"),
     ],
     group_by=("split", "kind"),

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from evals.calibrated import Abstention
 from evals.checks import Check, CheckResult
 from evals.copying import CopiedStepText
-from evals.data import Case, Dataset, load, read_yaml
+from evals.data import Case, Dataset, load
 from evals.measures import Accuracy, FailureRate
 from evals.suite import Suite, TaskContext
 from evals.suites import seeded as seeded_module
@@ -29,9 +29,7 @@ from evals.suites.seeded import seeded
 from patterns import LLM, chain, fixed_clock, router
 from patterns.calendar import Event
 
-from .calendar import DATASET, Expected
-
-NOW = datetime.fromisoformat(str((read_yaml(DATASET) or {}).get("now", "2026-11-25T10:00:00")))
+from .calendar import DATASET, NOW, Expected
 
 
 class EventExpected(BaseModel):

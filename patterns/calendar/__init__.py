@@ -14,8 +14,9 @@ from ._changes import (
     labels,
     listing,
     mentioned,
+    named,
 )
-from ._days import WEEKDAYS, resolve_day
+from ._days import WEEKDAYS, DaySource, day_of, find_day, resolve_day
 from ._demo import demo_calendar, run_on_demo_calendar
 from ._events import (
     Calendar,
@@ -29,7 +30,15 @@ from ._events import (
     calendar_link,
     resolve_start,
 )
-from ._reading import asks_to_change, short_title, stated_times
+from ._reading import (
+    asks_to_change,
+    people_in,
+    says_a_length,
+    short_title,
+    stated_length,
+    stated_times,
+    title_in,
+)
 from ._tools import CalendarTools
 from ._wording import confirmation_text, describe, describe_event, done_text
 
@@ -42,6 +51,7 @@ __all__ = [
     "ChangeError",
     "ChangeKind",
     "DayPhrase",
+    "DaySource",
     "Event",
     "EventDetails",
     "Minutes",
@@ -52,16 +62,23 @@ __all__ = [
     "asks_to_change",
     "calendar_link",
     "confirmation_text",
+    "day_of",
     "demo_calendar",
     "describe",
     "describe_event",
     "done_text",
+    "find_day",
     "labels",
     "listing",
     "mentioned",
+    "named",
+    "people_in",
     "resolve_day",
     "resolve_start",
     "run_on_demo_calendar",
+    "says_a_length",
     "short_title",
+    "stated_length",
     "stated_times",
+    "title_in",
 ]

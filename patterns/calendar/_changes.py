@@ -5,8 +5,10 @@ The router asks the model for the change (its schemas are the router's)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, time, timedelta
+from difflib import SequenceMatcher
 from typing import Any, Literal
 
 from ._days import resolve_day
@@ -34,12 +36,14 @@ def labels(calendar: Calendar) -> dict[str, str]:
     return found
 
 
-def listing(calendar: Calendar) -> str:
-    """The calendar as the model is shown it: one line per event, its label first."""
+def listing(calendar: Calendar, only: Collection[str] | None = None) -> str:
+    """The calendar as the model is shown it: one line per event (of ``only``, ids, if
+    given), its label first."""
+    shown = {label: i for label, i in labels(calendar).items() if only is None or i in only}
     return "\n".join(
         f"- {label}: {e.start:%A %Y-%m-%d %H:%M}, {e.duration_minutes} min"
         + (f", with {', '.join(e.participants)}" if e.participants else "")
-        for label, e in ((label, calendar.get(i)) for label, i in labels(calendar).items())
+        for label, e in ((label, calendar.get(i)) for label, i in shown.items())
     )
 
 
@@ -54,22 +58,57 @@ GENERIC = frozenset(
 
 
 def _words(text: str) -> set[str]:
-    return {w.strip(".,!?'\"()").lower() for w in text.split()} - GENERIC - {""}
+    found = {w.strip(".,!?;:'\"()").lower() for w in text.split()}
+    return {re.sub(r"['’]s$", "", w) for w in found} - GENERIC - {""}
 
 
-def mentioned(event: Event, calendar: Calendar, text: str) -> bool:
+def mentioned(event: Event, calendar: Calendar, text: str, people: bool = True) -> bool:
     """Whether the message carries evidence for ``event`` among the calendar's events: a
-    word of its name that no other event's name has, a participant's name, or its start
-    time. This only vetoes the model's choice (a request about an event the calendar does
-    not hold must not edit another one); it never picks an event."""
+    word of its name that no other event's name has, a participant's name (unless
+    ``people=False``), or its start time. It never picks an event by itself: a message
+    that names one event this way is taken to mean it without asking the model."""
     said = _words(text)
     others = set().union(*(_words(e.name) for e in calendar.events if e.id != event.id))
     own = _words(event.name) - others
     if not own and not event.participants:
         return True  # nothing sets it apart: the model's choice stands
-    people = {w.lower() for p in event.participants for w in p.split()}
+    names = {w.lower() for p in event.participants for w in p.split()} if people else set()
     times = {f"{event.start:%H:%M}", f"{event.start.hour % 12 or 12}:{event.start:%M}"}
-    return bool(own & said or people & said or any(t in text for t in times))
+    return bool(own & said or names & said or any(t in text for t in times))
+
+
+def _alike(word: str, said: set[str]) -> bool:
+    """The word, or a typo of it among the message's words: one letter more, fewer or
+    changed in a word of five letters or more ("kickof", "standpu"), the first letter
+    kept ("class" is not "clashes")."""
+    if word in said:
+        return True
+    return len(word) >= 5 and any(
+        w[:1] == word[:1] and abs(len(w) - len(word)) <= 1
+        and SequenceMatcher(None, word, w).ratio() >= 0.8
+        for w in said
+    )  # fmt: skip
+
+
+def named(calendar: Calendar, text: str) -> list[Event]:
+    """The events a message names, in calendar order: a word of an event's name that no
+    other event's name has (or a typo of it), a person's name aside; if it names none that
+    way, the events whose people it names. A clock time is no evidence: a new event's
+    time matches the events already at it. Code narrows the list the model chooses from:
+    a message that names no listed event is not a change to one."""
+    said = _words(text)
+    by_name = []
+    for event in calendar.events:
+        others = set().union(*(_words(e.name) for e in calendar.events if e.id != event.id))
+        people = {w.lower() for p in event.participants for w in p.split()}
+        own = _words(event.name) - others - people
+        if any(_alike(w, said) for w in own):
+            by_name.append(event)
+    if by_name:
+        return by_name
+    return [
+        e for e in calendar.events if {w.lower() for p in e.participants for w in p.split()} & said
+    ]
 
 
 class ChangeError(ValueError):

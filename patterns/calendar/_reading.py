@@ -17,6 +17,9 @@ from ._days import WEEKDAYS
 _TIME = re.compile(
     r"\b(?:(?P<h12>1[0-2]|0?[1-9])(?:[:.](?P<m12>[0-5]\d))?\s*(?P<ampm>[ap])\.?\s?m\b\.?"
     r"|(?P<h24>[01]?\d|2[0-3]):(?P<m24>[0-5]\d)\b"
+    # other languages' clock times: "14h30", "à 15h", "um 14 Uhr", "14.30 Uhr"
+    r"|(?P<hh>[01]?\d|2[0-3])h(?P<mh>[0-5]\d)\b|(?<=à )(?P<hfr>[01]?\d|2[0-3])\s?h\b"
+    r"|(?P<hde>[01]?\d|2[0-3])(?:[.:](?P<mde>[0-5]\d))?\s?uhr\b"
     r"|(?P<word>noon|midday|midnight))",
     re.IGNORECASE,
 )
@@ -28,23 +31,79 @@ def _minutes(match: re.Match[str]) -> int:
         return 0 if match["word"].lower() == "midnight" else 12 * 60
     if match["h24"] is not None:
         return int(match["h24"]) * 60 + int(match["m24"])
+    for hours, minutes in (("hh", "mh"), ("hfr", "hfr_none"), ("hde", "mde")):
+        if match[hours] is not None:
+            return int(match[hours]) * 60 + int(match.groupdict().get(minutes) or 0)
     hour = int(match["h12"]) % 12 + (12 if match["ampm"].lower() == "p" else 0)
     return hour * 60 + int(match["m12"] or 0)
 
 
 def stated_times(text: str) -> tuple[str | None, int | None]:
     """The first clock time the message states, as HH:MM ("7:30pm" is 19:30, "noon" is
-    12:00), and the length of a stated range in minutes ("2pm to 5pm": 180), if any.
-    A bare number ("at 3") is not a time: it could be either half of the day."""
+    12:00, "14h30" and "14 Uhr" too), and the length it states, in minutes: a range
+    ("2pm to 5pm", "from 9am until 11am": 180 and 120), else a stated length ("for two
+    hours", "a 45-minute call"), if any. A bare number ("at 3") is not a time: it could
+    be either half of the day. A time stated against another ("at 8pm, not 6:30") is the
+    first one."""
     found = list(_TIME.finditer(text))
+    length = stated_length(text)
     if not found:
-        return None, None
+        return None, length
     start = _minutes(found[0])
-    length = None
     if len(found) > 1 and _RANGE.match(text[found[0].end() : found[1].start()]):
         end = _minutes(found[1])
-        length = (end - start) % (24 * 60) or None
+        length = (end - start) % (24 * 60) or length
     return f"{start // 60:02d}:{start % 60:02d}", length
+
+
+_AMOUNT = re.compile(
+    r"\b(?P<n>an? hour and an? half|half an?|\d+(?:\.\d+)?|an?|one|two|three|four)"
+    r"[\s-]*(?P<unit>hours?|hrs?|h|minutes?|mins?|m)?\b(?=(?P<after>\s*\w+)?)",
+    re.IGNORECASE,
+)
+_NUMBER = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
+_RELATIVE = ("later", "earlier", "longer", "shorter", "before", "after", "back", "behind",
+             "forward", "ago", "over", "late", "early", "more", "less")  # fmt: skip
+
+
+_SAYS_LENGTH = re.compile(
+    r"\b(hours?|hrs?|h|minutes?|mins?|half|quarter|all day|long|short|quick|brief|"
+    r"until|till|through|horas?|minutos?|heures?|stunden?|minuten|ore|minuti)\b|\d+h\b",
+    re.IGNORECASE,
+)
+
+
+def says_a_length(text: str) -> bool:
+    """Whether the message says anything about how long (a unit, a range, "quick"): if
+    not, an event's length is the default, whatever length a model offers."""
+    return bool(_SAYS_LENGTH.search(text))
+
+
+_BY = ("back", "by", "forward", "out", "up", "later", "earlier")
+
+
+def stated_length(text: str) -> int | None:
+    """A length the message states outright, in minutes ("for 3 hours": 180, "90 min",
+    "half an hour": 30, "an hour and a half": 90, "a 45-minute call"), if any. An amount
+    by which something moves or changes ("an hour later", "15 minutes shorter") is not a
+    length."""
+    times = [range(*m.span()) for m in _TIME.finditer(text)]
+    for match in _AMOUNT.finditer(text):
+        if any(match.start() in span for span in times):
+            continue
+        amount, unit = match["n"].lower(), (match["unit"] or "").lower()
+        before = text[: match.start()].split()[-1:] or [""]
+        if (match["after"] or "").strip().lower() in _RELATIVE or before[0].lower() in _BY:
+            continue
+        if "half" in amount:
+            return 90 if "hour and" in amount else 30
+        if not unit or (unit in ("h", "m") and not amount[0].isdigit()):
+            continue
+        number = float(amount) if amount[0].isdigit() else _NUMBER[amount]
+        minutes = round(number * (60 if unit.startswith("h") else 1))
+        if 0 < minutes <= 24 * 60:
+            return minutes
+    return None
 
 
 # --- Titles ------------------------------------------------------------------------------------
@@ -126,3 +185,44 @@ def asks_to_change(text: str) -> bool:
     Friday", "add Carol to the standup", "it should start at 3 instead of 2". Putting a
     new event *on my calendar* is not a change."""
     return bool(CHANGE_REQUEST.search(_TO_THE_CALENDAR.sub(" ", text)))
+
+
+# --- What the model copied, checked against the message ------------------------------------
+
+_WITH = re.compile(
+    r"\b(?:with|w/|w|mit|con|avec|com)\s+(?:(?:the|a|my|our|der|die|el|la|le|les|il|o)\s+)?"
+    r"(?:[a-z]+\s+){0,1}?"
+    r"(?P<names>[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?(?:\s*(?:,|and|&|und|y|e|et)\s*[A-Z][\w'-]+)*)"
+)
+_JOINS = re.compile(r"\s*(?:,|\band\b|&|\bund\b|\by\b|\be\b|\bet\b)\s*")
+
+
+def _spaced(text: str) -> str:
+    return " " + " ".join(re.findall(r"[^\W_]+", text.casefold())) + " "
+
+
+def people_in(names: list[str], text: str) -> list[str]:
+    """The names the model gave that the message holds (a name of its own, or one copied
+    from a worked example, is dropped); if it gave none the message holds, the names
+    code reads after "with" ("Lunch with Grace", "mit Jonas", "con Marco and Ana")."""
+    said = _spaced(text)
+    kept = [n for n in names if n.strip() and _spaced(n) in said]
+    if kept:
+        return kept
+    found = _WITH.search(text)
+    return [n for n in _JOINS.split(found["names"]) if n] if found else []
+
+
+_FUNCTION_WORDS = {"with", "and", "the", "for", "from", "this", "that", "mit", "con", "avec",
+                   "und", "les", "des", "del", "our", "your"}  # fmt: skip
+
+
+def title_in(name: str, text: str) -> str:
+    """The model's title if a word of it (three letters or more, not a function word) is
+    in the message, else
+    a title read from the message itself (``short_title``): a small model copies a worked
+    example's title ("Tea with Kim and Lou") or invents one ("Medicenter")."""
+    said = set(re.findall(r"[^\W\d_]{3,}", text.casefold())) - _FUNCTION_WORDS
+    if set(re.findall(r"[^\W\d_]{3,}", name.casefold())) & said:
+        return short_title(name)
+    return short_title(text)

@@ -1,0 +1,99 @@
+"""The router's code between the model's choices: a kind of change that agrees with what
+the message states, the values code reads itself, and the bound on lengths. No model."""
+
+from datetime import date, datetime
+
+import pytest
+
+from patterns.calendar import ChangeError, Event, apply
+from patterns.router import checked, consistent, read_in_code
+
+WEDNESDAY = date(2026, 11, 25)
+REVIEW = Event(
+    id="evt-1", name="Design review", start=datetime(2026, 11, 26, 11), participants=["Dana"]
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "expected"),
+    [
+        ("set_length", "The design review is now at 2pm.", "move"),  # a new start, stated
+        ("change_length", "Design review at 4pm instead of 11", "move"),
+        ("shift", "Push the design review to 3pm.", "move"),
+        ("shift", "Push the design review back an hour.", "shift"),  # no clock time
+        ("set_length", "Make the design review 90 minutes.", "set_length"),
+        ("set_length", "Design review from 2pm to 3:30pm", "set_length"),  # a range: a length
+        ("add_people", "Add Kim to the 11:00 design review", "add_people"),
+    ],
+)
+def test_a_new_clock_time_is_a_move_whatever_kind_was_chosen(
+    kind: str, text: str, expected: str
+) -> None:
+    assert consistent(kind, text) == expected  # type: ignore[arg-type]
+
+
+def test_code_reads_the_stated_time_and_day_for_a_move() -> None:
+    text = "Dana can't make 11 tomorrow; let's do it a week from Friday at 7pm."
+    values = read_in_code(
+        "move", {"day": "a week from Friday", "start_time": "17:00"}, text, WEDNESDAY
+    )
+    assert values == {"day": "2026-12-04", "start_time": "19:00"}  # 7pm, stated, over 17:00
+    moved = apply(REVIEW, "move", values, WEDNESDAY)
+    assert moved.start == datetime(2026, 12, 4, 19)
+
+
+def test_a_move_that_keeps_its_day_keeps_it() -> None:
+    values = read_in_code(
+        "move", {"day": "same", "start_time": "15:00"}, "Review at 3pm.", WEDNESDAY
+    )
+    assert apply(REVIEW, "move", values, WEDNESDAY).start == datetime(2026, 11, 26, 15)
+
+
+def test_a_stated_length_wins_over_the_models() -> None:
+    values = read_in_code("set_length", {"duration_minutes": 60}, "make it 90 min", WEDNESDAY)
+    assert values == {"duration_minutes": 90}
+
+
+def test_a_length_longer_than_the_working_day_is_refused_unless_stated() -> None:
+    long = REVIEW.model_copy(update={"duration_minutes": 1020})
+    with pytest.raises(ChangeError, match="longer than a working day"):
+        checked(long, "The review now starts at 5pm.")
+    assert checked(long, "Make the review 1020 minutes long") == long
+    assert checked(REVIEW, "anything") == REVIEW
+
+
+def test_code_finds_the_events_a_message_names_and_no_others() -> None:
+    from evals.suites.seeded import seeded
+    from patterns.calendar import named
+
+    def names(text: str) -> list[str]:
+        return [e.name for e in named(seeded(), text)]
+
+    assert names("Retro's gonna run long, make it 90 min.") == ["Retro"]
+    assert names("can u make the kickof 45 min") == ["Kickoff"]  # a typo of its name
+    # a person in an event's name is people, not the event's name
+    assert names("Take Lee off the planning session and add Priya.") == ["Planning session"]
+    assert names("The design review clashes with something") == ["Design review"]  # not "class"
+    assert names("Termin mit Herrn Weber am Donnerstag um 14:00.") == []  # a time is no name
+    assert names("Omar can't come") == ["Budget meeting"]  # else its people
+    assert names("What is the capital of France?") == []
+
+
+@pytest.mark.parametrize(
+    ("chosen", "text", "expected"),
+    [
+        (["move", "add_people"], "Carol wants in on the weekly standup.", ["add_people"]),
+        (["move", "remove_people"], "Tom can't come to the kickoff, take him off it.",
+         ["remove_people"]),
+        (["move"], "Lunch with Ana: she wants to do Friday instead, same time.", ["move"]),
+        (["set_length", "add_people"], "Make the sync an hour long and invite Dana.",
+         ["set_length", "add_people"]),
+        (["set_length"], "Carol joins the standup", ["set_length"]),  # nothing supported: kept
+    ],
+)  # fmt: skip
+def test_a_kind_the_message_gives_no_evidence_for_is_dropped(
+    chosen: list[str], text: str, expected: list[str]
+) -> None:
+    from patterns.router import supported
+
+    assert supported(chosen, text, WEDNESDAY) == expected  # type: ignore[arg-type]
