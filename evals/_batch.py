@@ -178,8 +178,7 @@ async def _client(settings: dict[str, object]) -> AsyncIterator[LLM]:
 
 
 def _api(llm: LLM) -> Any:
-    assert llm.aclient is not None
-    return llm.aclient
+    return llm.api()
 
 
 async def _submit(llm: LLM, lines: list[dict[str, Any]], batching: Batching) -> str:

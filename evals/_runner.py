@@ -271,10 +271,12 @@ async def _run_model(
                 context = CaseContext(epoch=epoch)
                 token = cases.add(context)
                 mine = {HEADER: token}
+                case_llm = llm.with_headers(mine)
+                case_judge = case_llm if judge_llm is llm else judge_llm.with_headers(mine)
                 try:
                     record = await run_case(
-                        suite, model.name, llm.with_headers(mine), judge_llm.with_headers(mine),
-                        case, epoch, options, examples, context,
+                        suite, model.name, case_llm, case_judge, case, epoch, options, examples,
+                        context,
                     )  # fmt: skip
                 finally:
                     del cases.open[token]

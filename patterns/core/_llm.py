@@ -3,7 +3,8 @@ drivers (sync and async) that run a dialogue's requests through the SDK."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import httpx2
@@ -67,6 +68,8 @@ class LLM:
     """Where a ``Confident`` answer's confidence comes from: the percent the model wrote,
     or the probability of its decision token (``logprobs``; endpoints without them fall
     back to the percent). Measured on the embedded model in the ``chain`` suite."""
+    headers: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """Sent with each of this copy's requests (``with_headers``)."""
 
     @classmethod
     def from_env(
@@ -138,18 +141,21 @@ class LLM:
         """A copy with other settings (e.g. ``validation_retries=0``), same clients."""
         return replace(self, **settings)
 
-    def with_headers(self, headers: dict[str, str]) -> LLM:
-        """A copy whose requests carry ``headers`` too, on the same connections (the
-        SDK's ``with_options``: a light copy of the client, not a new pool)."""
-        return replace(
-            self,
-            client=None if self.client is None else self.client.with_options(
-                default_headers=headers
-            ),
-            aclient=None if self.aclient is None else self.aclient.with_options(
-                default_headers=headers
-            ),
-        )  # fmt: skip
+    def with_headers(self, headers: Mapping[str, str]) -> LLM:
+        """A copy whose requests carry ``headers`` too, on the same clients and
+        connections (sent as each request's headers: no client is copied)."""
+        return replace(self, headers={**self.headers, **headers})
+
+    def api(self) -> AsyncOpenAI:
+        """The async client for a call outside ``aparse`` (a probe, a batch upload), with
+        this copy's headers."""
+        if self.aclient is None:
+            raise ConfigurationError("this LLM has no async client; use LLM.from_env()")
+        return (
+            self.aclient.with_options(default_headers=self.headers)
+            if self.headers
+            else self.aclient
+        )
 
     async def aclose(self) -> None:
         """Close both clients' connection pools."""
@@ -223,7 +229,12 @@ class LLM:
             while True:
                 started = meter.before()
                 with endpoint_errors(self), meter.sending(started):
-                    completion = self.client.post(CHAT_PATH, cast_to=ChatCompletion, body=request)
+                    completion = self.client.post(
+                        CHAT_PATH,
+                        cast_to=ChatCompletion,
+                        body=request,
+                        options={"headers": self.headers},
+                    )
                 request = dialogue.send(meter.after(completion, started, request))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
@@ -243,7 +254,10 @@ class LLM:
                 started = meter.before()
                 with endpoint_errors(self), meter.sending(started):
                     completion = await self.aclient.post(
-                        CHAT_PATH, cast_to=ChatCompletion, body=request
+                        CHAT_PATH,
+                        cast_to=ChatCompletion,
+                        body=request,
+                        options={"headers": self.headers},
                     )
                 request = dialogue.send(meter.after(completion, started, request))
         except StopIteration as done:

@@ -40,7 +40,8 @@ def detect(llm: LLM) -> LLM:
     assert llm.client is not None
     for mode, probe in _probes(llm):
         with _refusal(llm) as refused:
-            llm.client.with_options(max_retries=0).chat.completions.create(**probe)
+            client = llm.client.with_options(max_retries=0, default_headers=llm.headers)
+            client.chat.completions.create(**probe)
         if not refused:
             return _settle(llm, mode)
     return _settle(llm, "prompt")
@@ -52,7 +53,8 @@ async def adetect(llm: LLM) -> LLM:
     assert llm.aclient is not None
     for mode, probe in _probes(llm):
         with _refusal(llm) as refused:
-            await llm.aclient.with_options(max_retries=0).chat.completions.create(**probe)
+            aclient = llm.aclient.with_options(max_retries=0, default_headers=llm.headers)
+            await aclient.chat.completions.create(**probe)
         if not refused:
             return _settle(llm, mode)
     return _settle(llm, "prompt")

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 import vcr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from patterns import LLM
+from patterns.core._redact import KEY_SHAPED, REDACTED, find_secret, redact
 from patterns.testing import ReadableYAML, scrub_request, scrub_response
 from patterns.testing.stub import Reply, always, stub_server
 
@@ -112,3 +115,27 @@ def test_a_recorded_answer_keeps_no_field_that_changes_on_every_run() -> None:
     kept = json.loads(scrub_response(response)["body"]["string"])
     assert kept == {"id": "x", "choices": []}
     assert list(response["headers"]) == ["Content-Type"]
+
+
+# The scrub skips its scan on text that holds none of the pattern's anchors (a speed-up
+# on every record written): it must find exactly what the whole scan finds.
+_PIECES = st.sampled_from(
+    ["sk-", "SK-", "org-", "proj_", "Bearer ", "AKIA", "AIza", "ghp_", "xoxb-", "://", "@", ":",
+     "api-key=", "API_KEY=", 'api_key": "', "token=", "TOKEN=", "\u0130", "\u0131", "\u212a",
+     "\u017f", "p", "k", "e", "y", "_", "-", "=", " ", "/", "é", "A1b2C3d4E5f6G7h8J9k0"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_the_scrub_finds_what_the_whole_pattern_finds(text: str) -> None:
+    assert redact(text) == KEY_SHAPED.sub(REDACTED, text)
+    assert (find_secret(text) is None) == (KEY_SHAPED.search(text) is None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["apı_key=abcdefgh12", "API_\u212aEY=abcdefgh12", "to\u212aen=abcdefgh12", "xoxb-1234567890ab"],
+)
+def test_non_ascii_letters_that_the_pattern_folds_are_still_scrubbed(text: str) -> None:
+    assert REDACTED in redact(text)
