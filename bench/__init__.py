@@ -6,6 +6,8 @@
     python -m bench --scale       # 100,000 cases: load, run, report; connections
     python -m bench --replicas    # one model on one replica and on two
     python -m bench --engines     # llama-server (the default) against llama-cpp-python
+    python -m bench --overhead    # the harness's own cost: calls/s, start-up and memory
+                                        # beside the bare SDK and pydantic-evals
     python -m bench --peers       # beside the bare SDK, pydantic-evals, inspect-ai,
                                         # promptfoo (installed in their own environments)
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 
@@ -30,6 +33,7 @@ from .distributed import replicas
 from .engines import engines
 from .harness import cache_speedup, core_overhead, harness_throughput, parallel_overlap, replay
 from .model import embedded_model, first_run, request_orders
+from .overhead import overhead
 from .peers import peers
 from .scale import connections, scale
 
@@ -66,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         help="only the first-run figures: `nox -s demo` on a fresh clone with empty caches, "
         "then again (about 5 minutes; needs the network)",
     )
+    parser.add_argument(
+        "--overhead",
+        action="store_true",
+        help="only the harness's own cost: calls/s against the bare SDK's post and "
+        "pydantic-evals (paired, interleaved reps in fresh processes), start-up, memory "
+        "(about 8 minutes; pydantic-evals installed in its own environment on first use)",
+    )
     parser.add_argument("--replicas", action="store_true", help="only the replica figures")
     parser.add_argument(
         "--engines",
@@ -75,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    if args.overhead:
+        return _report(overhead(), args.out, started)
     if args.replicas:
         return _report(replicas(), args.out, started)
     if args.engines:
@@ -88,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.scale:
         return _report([*connections(), *scale(args.scale)], args.out, started)
     rows = [asyncio.run(replay()), *core_overhead(), *harness_throughput(), parallel_overlap()]
+    rows += overhead()
     rows += replicas()
     if args.skip_model:
         with stub_process(delay=0.5) as base_url:
@@ -113,8 +127,8 @@ def _report(rows: list[Row], out: Path, started: float) -> int:
     console.print(table)
     info = machine()
     console.print(
-        f"{info['cores']} cores, Python {info['python']}, {info['versions']}; "
-        f"{time.perf_counter() - started:.0f} s"
+        f"load {os.getloadavg()[0]:.1f}; {info['cores']} cores, Python {info['python']}, "
+        f"{info['versions']}; {time.perf_counter() - started:.0f} s"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": info, "figures": rows}, indent=1))

@@ -41,13 +41,17 @@ from .calendar import (
     Event,
     Minutes,
     People,
+    amounts_of_time,
     apply,
     calendar_link,
     day_of,
     describe_event,
     done_text,
     find_day,
+    hour_said,
+    joining,
     labels,
+    leaving,
     listing,
     named,
     run_on_demo_calendar,
@@ -317,30 +321,67 @@ async def handle_modify_event(
     llm: LLM, text: str, calendar: Calendar, clock: Clock, trace: Trace
 ) -> ToolCall:
     """Which named event, the kinds of change, then each kind's fields; code applies them
-    in turn."""
+    in turn. Chosen kinds that change nothing (a move to where the event already is, names
+    already in it) leave room for the ones the message may still state (``fallbacks``)."""
     event = await choose_event(llm, text, calendar, clock, trace)
     today = clock().date()
     system = KINDS.instructions.format(event=describe_event(event), today=today_line(clock))
     chosen = (await KINDS(llm, text, trace, system=system)).changes
-    changed, done = event, list[dict[str, Any]]()
-    for kind in supported(chosen, text, today):
+    kinds = supported(chosen, text, today)
+    changed, done = await make_changes(llm, text, event, kinds, clock, trace)
+    for kind in fallbacks(chosen, kinds, text):
+        if changed != event:
+            break
+        changed, done = await make_changes(llm, text, event, [kind], clock, trace)
+    if changed == event:
+        raise ChangeError("the message states no change to the event that could be read")
+    calendar.replace(changed)
+    arguments = {"event": event.id, "changes": done}
+    return ToolCall(tool="modify_event", arguments=arguments, output=changed)
+
+
+Done = list[dict[str, Any]]
+"""The changes made, as the tool call's arguments list them."""
+
+
+async def make_changes(llm: LLM, text: str, event: Event, kinds: Sequence[ChangeKind],
+                       clock: Clock, trace: Trace) -> tuple[Event, Done]:  # fmt: skip
+    """Each kind's fields from the model, read and applied in code, in turn."""
+    today = clock().date()
+    changed, done = event, Done()
+    for kind in kinds:
         step = CHANGES[kind]
         system = CHANGE_PROMPT.format(event=describe_event(changed), today=today_line(clock),
                                       fields=step.instructions)  # fmt: skip
         answer = await step(llm, text, trace, system=system)
-        values = read_in_code(kind, answer.model_dump(), text, today)
+        values = read_in_code(kind, answer.model_dump(), text, today, changed)
+        if values is None:
+            continue  # nothing of this kind that the message states
         changed = checked(apply(changed, kind, values, today), text)
         done.append({"change": kind, **values})
-    calendar.replace(changed)
-    arguments = {"event": event.id, "changes": done}
-    return ToolCall(tool="modify_event", arguments=arguments, output=changed)
+    return changed, done
+
+
+def fallbacks(
+    chosen: Sequence[ChangeKind], tried: Sequence[ChangeKind], text: str
+) -> list[ChangeKind]:
+    """What to try, in turn, when the kinds tried change nothing: someone the message names
+    joining, the length it states, then the model's first choice as it stands."""
+    order: list[ChangeKind] = ["add_people"]
+    if stated_length(text) is not None:
+        order.append("set_length")
+    return [k for k in dict.fromkeys([*order, *chosen[:1]]) if k not in tried]
+
+
+AMOUNTS: tuple[ChangeKind, ...] = ("shift", "set_length", "change_length")
+"""The kinds that need an amount of time."""
 
 
 def consistent(kind: ChangeKind, text: str) -> ChangeKind:
     """A kind that agrees with what the message states: a new clock time stated outright
     (with no length or range) is a move, whatever kind was chosen for it."""
     start, length = stated_times(text)
-    if start is not None and length is None and kind in ("shift", "set_length", "change_length"):
+    if start is not None and length is None and kind in AMOUNTS:
         return "move"
     return kind
 
@@ -348,34 +389,39 @@ def consistent(kind: ChangeKind, text: str) -> ChangeKind:
 def supported(chosen: Sequence[ChangeKind], text: str, today: date) -> list[ChangeKind]:
     """The kinds chosen (each made ``consistent``) that what the message states supports:
     a move needs a day or a clock time in the message, a shift or a length an amount of
-    time; adding or removing people is checked by its names. If none is supported, the
-    first one chosen: the model's choice, not code's, decides what the change is."""
+    time, and one amount supports one such kind; adding or removing people is checked by
+    its names (``read_in_code``)."""
     kinds = list(dict.fromkeys(consistent(kind, text) for kind in chosen))
     stated = stated_times(text)[0] is not None or find_day(text, today) is not None
-    evidence = {
-        "move": stated,
-        "shift": says_a_length(text),
-        "set_length": says_a_length(text),
-        "change_length": says_a_length(text),
-    }
-    return [k for k in kinds if evidence.get(k, True)] or kinds[:1]
+    evidence = {"move": stated, **dict.fromkeys(AMOUNTS, says_a_length(text))}
+    kept = [k for k in kinds if evidence.get(k, True)]
+    room = max(1, amounts_of_time(text))
+    return [k for k in kept if k not in AMOUNTS or (room := room - 1) >= 0]
 
 
 def read_in_code(
-    kind: ChangeKind, values: dict[str, Any], text: str, today: date
-) -> dict[str, Any]:
+    kind: ChangeKind, values: dict[str, Any], text: str, today: date, event: Event
+) -> dict[str, Any] | None:
     """The values of a change with what code reads from the message put first: a stated
     clock time for a move, a stated length for a new length, the day resolved from the
     words the model copied (``day_of``) or from the message, never a day of the model's
-    own (the event keeps its day)."""
+    own (the event keeps its day) nor a time no part of the message says (``hour_said``);
+    the people the message names who join or leave (``joining``, ``leaving``). None: none
+    of this kind that the message states."""
     start, length = stated_times(text)
     if kind == "move":
         found = None if values["day"] == SAME else day_of(values["day"], text, today)
         # a day the message does not name (the model's own) is no move to another day
         day = found[0].isoformat() if found and found[1] != "model" else SAME
-        return {"day": day, "start_time": start or values["start_time"]}
+        # nor is a time no part of the message says
+        at = values["start_time"]
+        kept = at if at == SAME or hour_said(at, text) else SAME
+        return {"day": day, "start_time": start or kept}
     if kind == "set_length" and length is not None:
         return {"duration_minutes": length}
+    if kind in ("add_people", "remove_people"):
+        names = (joining if kind == "add_people" else leaving)(values["names"], event, text)
+        return {"names": names} if names else None
     return values
 
 

@@ -113,6 +113,7 @@ ANSWERS: dict[str, Any] = {
     "EventChoice": _event_choice,
     "Kinds": {"changes": ["move"]},
     "MoveTo": {"day": "Friday", "start_time": "15:00"},
+    "Names": {"names": ["Ana"]},
     "CalendarValidation": {"is_calendar_request": True, "confidence_percent": 95,
                            "description": "A move."},
     "SecurityAnswer": {"verdict": "ordinary_request"},

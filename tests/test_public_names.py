@@ -116,6 +116,10 @@ PUBLIC = {
     },
     "patterns.calendar": {
         "run_on_demo_calendar",
+        "amounts_of_time",
+        "hour_said",
+        "joining",
+        "leaving",
         "SAME",
         "confirmation_text",
         "describe",

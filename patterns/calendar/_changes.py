@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from difflib import SequenceMatcher
 from typing import Any, Literal
 
-from ._days import resolve_day
+from ._days import WEEKDAYS, resolve_day
 from ._events import Calendar, Event
 
 ChangeKind = Literal["move", "shift", "set_length", "change_length", "add_people", "remove_people"]
@@ -109,6 +109,25 @@ def named(calendar: Calendar, text: str) -> list[Event]:
     return [
         e for e in calendar.events if {w.lower() for p in e.participants for w in p.split()} & said
     ]
+
+
+def joining(names: list[str], event: Event, text: str) -> list[str]:
+    """The names given for people to add that the message writes as names (a capital
+    first letter), that are not in the event already, nor a word of its name, nor a day."""
+    have = {p.lower() for p in event.participants}
+    title = _words(event.name) | set(WEEKDAYS)
+    return [
+        n for n in dict.fromkeys(n.strip() for n in names)
+        if n and n.lower() not in have and not _words(n) & title
+        and re.search(rf"(?<!\w){re.escape(n[:1].upper() + n[1:])}(?!\w)", text)
+    ]  # fmt: skip
+
+
+def leaving(names: list[str], event: Event, text: str) -> list[str]:
+    """The names given for people to remove that are in the event and in the message."""
+    said = _words(text)
+    return [p for p in event.participants
+            if p.lower() in {n.strip().lower() for n in names} and _words(p) <= said]  # fmt: skip
 
 
 class ChangeError(ValueError):

@@ -56,6 +56,28 @@ def stated_times(text: str) -> tuple[str | None, int | None]:
     return f"{start // 60:02d}:{start % 60:02d}", length
 
 
+_HOUR_WORDS = ("midnight", "one", "two", "three", "four", "five", "six", "seven", "eight",
+               "nine", "ten", "eleven", "twelve")  # fmt: skip
+_BARE_HOUR = re.compile(r"(?<![\d:.])(\d{1,2})(?![\d:.]|\s*(?:min|h(?:ou)?rs?\b|%))", re.I)
+
+
+def hour_said(start_time: str, text: str) -> bool:
+    """Whether the message says the hour of ``start_time`` (HH:MM) in some form: a clock
+    time code reads, or the hour as a number or a word ("to 3", "at fifteen past three"),
+    or noon or midnight. A time no part of the message says is the model's own."""
+    hour = int(start_time[:2])
+    start = stated_times(text)[0]
+    if start is not None:
+        return start == start_time
+    low = text.lower()
+    if hour == 12 and re.search(r"\b(?:noon|midday)\b", low):
+        return True
+    hours = {hour, hour % 12 or 12}
+    if any(int(m) in hours for m in _BARE_HOUR.findall(low)):
+        return True
+    return any(re.search(rf"\b{_HOUR_WORDS[h]}\b", low) for h in hours if h < 13)
+
+
 _AMOUNT = re.compile(
     r"\b(?P<n>an? hour and an? half|half an?|\d+(?:\.\d+)?|an?|one|two|three|four)"
     r"[\s-]*(?P<unit>hours?|hrs?|h|minutes?|mins?|m)?\b(?=(?P<after>\s*\w+)?)",
@@ -80,6 +102,22 @@ def says_a_length(text: str) -> bool:
 
 
 _BY = ("back", "by", "forward", "out", "up", "later", "earlier")
+
+
+def _a_unit(amount: str, unit: str) -> bool:
+    return bool(unit) and (unit not in ("h", "m") or amount[0].isdigit())
+
+
+def amounts_of_time(text: str) -> int:
+    """How many amounts of time the message states ("an hour", "30 minutes", "half an
+    hour"), clock times not counted: each supports one change that needs an amount."""
+    times = [range(*m.span()) for m in _TIME.finditer(text)]
+    return sum(
+        1
+        for m in _AMOUNT.finditer(text)
+        if not any(m.start() in span for span in times)
+        and ("half" in m["n"].lower() or _a_unit(m["n"], (m["unit"] or "").lower()))
+    )
 
 
 def stated_length(text: str) -> int | None:

@@ -35,7 +35,7 @@ def test_a_new_clock_time_is_a_move_whatever_kind_was_chosen(
 def test_code_reads_the_stated_time_and_day_for_a_move() -> None:
     text = "Dana can't make 11 tomorrow; let's do it a week from Friday at 7pm."
     values = read_in_code(
-        "move", {"day": "a week from Friday", "start_time": "17:00"}, text, WEDNESDAY
+        "move", {"day": "a week from Friday", "start_time": "17:00"}, text, WEDNESDAY, REVIEW
     )
     assert values == {"day": "2026-12-04", "start_time": "19:00"}  # 7pm, stated, over 17:00
     moved = apply(REVIEW, "move", values, WEDNESDAY)
@@ -44,13 +44,15 @@ def test_code_reads_the_stated_time_and_day_for_a_move() -> None:
 
 def test_a_move_that_keeps_its_day_keeps_it() -> None:
     values = read_in_code(
-        "move", {"day": "same", "start_time": "15:00"}, "Review at 3pm.", WEDNESDAY
+        "move", {"day": "same", "start_time": "15:00"}, "Review at 3pm.", WEDNESDAY, REVIEW
     )
     assert apply(REVIEW, "move", values, WEDNESDAY).start == datetime(2026, 11, 26, 15)
 
 
 def test_a_stated_length_wins_over_the_models() -> None:
-    values = read_in_code("set_length", {"duration_minutes": 60}, "make it 90 min", WEDNESDAY)
+    values = read_in_code(
+        "set_length", {"duration_minutes": 60}, "make it 90 min", WEDNESDAY, REVIEW
+    )
     assert values == {"duration_minutes": 90}
 
 
@@ -88,7 +90,12 @@ def test_code_finds_the_events_a_message_names_and_no_others() -> None:
         (["move"], "Lunch with Ana: she wants to do Friday instead, same time.", ["move"]),
         (["set_length", "add_people"], "Make the sync an hour long and invite Dana.",
          ["set_length", "add_people"]),
-        (["set_length"], "Carol joins the standup", ["set_length"]),  # nothing supported: kept
+        (["set_length"], "Carol joins the standup", []),  # nothing supported (fallbacks)
+        # one amount of time supports one change that needs an amount
+        (["shift", "change_length"], "Push the budget meeting back by one hour.", ["shift"]),
+        (["shift", "set_length"], "Move it 30 minutes later and make it two hours long.",
+         ["shift", "set_length"]),
+        (["change_length"], "Make the retro 15 minutes longer.", ["change_length"]),
     ],
 )  # fmt: skip
 def test_a_kind_the_message_gives_no_evidence_for_is_dropped(
@@ -97,3 +104,47 @@ def test_a_kind_the_message_gives_no_evidence_for_is_dropped(
     from patterns.router import supported
 
     assert supported(chosen, text, WEDNESDAY) == expected  # type: ignore[arg-type]
+
+
+def test_when_the_kinds_chosen_change_nothing_the_stated_ones_are_tried() -> None:
+    from patterns.router import fallbacks
+
+    assert fallbacks(["move"], ["move"], "Add Dana and Eli to Friday's retro.") == ["add_people"]
+    assert fallbacks(["move"], [], "Change the retro to 30 minutes instead of an hour.") == [
+        "add_people", "set_length", "move"
+    ]  # fmt: skip
+
+
+def test_people_join_or_leave_only_as_the_message_names_them() -> None:
+    from patterns.calendar import joining, leaving
+
+    standup = Event(id="evt-2", name="Weekly standup", start=datetime(2026, 11, 30, 9, 30),
+                    participants=["Alice", "Bob"])  # fmt: skip
+    text = "Add Carol and Alice to the weekly standup on Monday."
+    assert joining(["Carol", "Alice", "Dave", "standup", "Monday"], standup, text) == ["Carol"]
+    assert joining(["carol"], standup, "add carol to the standup") == []  # not written as a name
+    assert joining(["Chloé"], standup, "Chloé se joint au standup") == ["Chloé"]
+    assert leaving(["Bob", "Carol"], standup, "Bob and Carol can't come to the standup") == ["Bob"]
+    assert leaving(["Alice"], standup, "Bob can't come") == []  # not in the message
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [("Push it back by one hour", 1), ("an hour and a half later", 1), ("at 3pm", 0),
+     ("30 minutes later and 2h long", 2), ("half an hour earlier", 1), ("a bit longer", 0)],
+)  # fmt: skip
+def test_amounts_of_time_are_counted_and_clock_times_are_not(text: str, count: int) -> None:
+    from patterns.calendar import amounts_of_time
+
+    assert amounts_of_time(text) == count
+
+
+def test_a_time_no_part_of_the_message_says_is_not_taken() -> None:
+    moved = {"day": "Friday", "start_time": "09:00"}
+    text = "Add Dana to Friday's design review."
+    assert read_in_code("move", moved, text, WEDNESDAY, REVIEW) == {
+        "day": "2026-11-27", "start_time": "same"
+    }  # fmt: skip
+    said = read_in_code("move", {"day": "same", "start_time": "15:00"}, "Review to 3", WEDNESDAY,
+                        REVIEW)  # fmt: skip
+    assert said == {"day": "same", "start_time": "15:00"}
