@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
@@ -186,7 +187,7 @@ def agreement(
         rho = float(stats.spearmanr(h, j).statistic)
         if n < 5 or abs(rho) == 1:
             return Estimate(rho, None, None, n)
-        half = float(stats.norm.ppf(0.975)) * math.sqrt(1.06 / (n - 3))
+        half = NormalDist().inv_cdf(0.975) * math.sqrt(1.06 / (n - 3))
         z = math.atanh(rho)
         return Estimate(rho, math.tanh(z - half), math.tanh(z + half), n)
     value = _kappa(h, j, weights)

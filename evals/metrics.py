@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._lazy import stats
+from ._lazy import special, stats
 
 PRIOR = 0.5
 """The Dirichlet prior per confusion cell (Jeffreys)."""
@@ -88,8 +88,8 @@ def proportion(successes: float, n: float, cases: int | None = None) -> Estimate
     if n <= 0:
         return Estimate(None, None, None, 0)
     x = min(max(successes, 0.0), n)
-    low = 0.0 if x <= 0 else float(stats.beta.ppf(0.025, x, n - x + 1))
-    high = 1.0 if x >= n else float(stats.beta.ppf(0.975, x + 1, n - x))
+    low = 0.0 if x <= 0 else float(special.betaincinv(x, n - x + 1, 0.025))
+    high = 1.0 if x >= n else float(special.betaincinv(x + 1, n - x, 0.975))
     shown = round(n) if cases is None else cases
     return Estimate(x / n, low, high, shown)
 
@@ -194,7 +194,7 @@ def roc_auc(truth: Sequence[bool], scores: Sequence[float]) -> float | None:
 
 def t95(df: int) -> float:
     """The two-sided 95% quantile of Student's t with ``df`` degrees of freedom."""
-    return float(stats.t.ppf(0.975, df))
+    return float(special.stdtrit(df, 0.975))
 
 
 def mean(values: Sequence[float], low: float = -math.inf, high: float = math.inf) -> Estimate:
@@ -269,7 +269,7 @@ def mcnemar(before: Sequence[bool], after: Sequence[bool]) -> float:
     n = fixed + broken
     if n == 0:
         return 1.0
-    return min(1.0, 2 * float(stats.binom.cdf(min(fixed, broken), n, 0.5)))
+    return min(1.0, 2 * float(special.bdtr(min(fixed, broken), n, 0.5)))
 
 
 def sign_flip(differences: Sequence[float], seed: int = 0) -> Test:
@@ -282,7 +282,7 @@ def sign_flip(differences: Sequence[float], seed: int = 0) -> Test:
         return Test(1.0, "sign-flip (exact)")
     if np.all(np.abs(nonzero) == 1):
         fixed = int((nonzero > 0).sum())
-        p = min(1.0, 2 * float(stats.binom.cdf(min(fixed, m - fixed), m, 0.5)))
+        p = min(1.0, 2 * float(special.bdtr(min(fixed, m - fixed), m, 0.5)))
         return Test(p, "exact McNemar")
     observed = abs(float(nonzero.sum())) - 1e-9 * m
     if m <= EXACT_UP_TO:
@@ -319,7 +319,7 @@ def paired_mean(pairs: Sequence[tuple[float, float]], seed: int = 0) -> tuple[Es
         return Estimate(value, None, None, n), sign_flip(list(d), seed)
     flips = _SignFlips(d, seed)
     sd = float(d.std(ddof=1))
-    t_p = float(2 * stats.t.sf(abs(value) / (sd / math.sqrt(n)), n - 1))
+    t_p = float(2 * special.stdtr(n - 1, -abs(value) / (sd / math.sqrt(n))))
     sign_p = flips.p(0.0)
     p = max(sign_p, t_p)
     half = t95(n - 1) * sd / math.sqrt(n)

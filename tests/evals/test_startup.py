@@ -30,6 +30,8 @@ def test_the_version_and_the_help_import_nothing_heavy(flag: str) -> None:
 def test_importing_evals_loads_a_name_only_when_used() -> None:
     assert "scipy" not in loaded("import evals")
     assert "openai" in loaded("import evals\nevals.Suite")
-    # scipy.stats only when a statistic is computed
-    assert "scipy.stats" not in loaded("import evals\nevals.Suite, evals.Accuracy")
-    assert "scipy.stats" in loaded("from evals.metrics import t95\nt95(5)")
+    # scipy only when a statistic is computed; scipy.stats only for ranks
+    assert "scipy" not in loaded("import evals\nevals.Suite, evals.Accuracy")
+    computed = loaded("from evals.metrics import proportion, t95\nt95(5), proportion(3, 10)")
+    assert "scipy.special" in computed
+    assert "scipy.stats" not in computed
