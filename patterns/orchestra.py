@@ -72,6 +72,11 @@ EDIT_CHARS = 200
 """An edit's bound in the review's schema: the grammar ends a reviewer that would loop."""
 SENTENCE_CHARS = 200
 """A sentence's bound in the answer's schema (the server's grammar stops it there)."""
+KEY_POINTS, KEY_POINT_CHARS = 5, 60
+CHARS_PER_TOKEN = 4
+"""Fewest characters a token of a writer's JSON answer holds on the embedded model's
+tokenizer (4.4 to 5.6 measured in the recorded article): a token budget from a bound in
+characters."""
 
 
 class Draft(BaseModel):
@@ -79,7 +84,9 @@ class Draft(BaseModel):
 
     sentences: list[Annotated[str, Field(max_length=SENTENCE_CHARS)]]
     """The section's text, one sentence an item, without its title."""
-    key_points: list[Annotated[str, Field(max_length=60)]] = Field(max_length=5)
+    key_points: list[Annotated[str, Field(max_length=KEY_POINT_CHARS)]] = Field(
+        max_length=KEY_POINTS
+    )
     """The section's main points, a few words each."""
 
     def text(self, *before: str) -> str:
@@ -97,16 +104,20 @@ def without_copies(sections: list[Section]) -> list[Section]:
             for s, t in zip(sections, texts, strict=True)]  # fmt: skip
 
 
+def most_sentences(target_words: int) -> int:
+    """As many sentences as the target needs and a few more (twelve words a sentence)."""
+    return target_words // 12 + 2
+
+
 def draft_type(target_words: int) -> type[Draft]:
-    """Draft with as many sentences as the target needs and no more (about ten words a
-    sentence, half again for slack): the grammar ends a writer that would loop."""
-    most = max(2, (3 * target_words) // 20 + 1)
+    """Draft with at most ``most_sentences``: the grammar ends a writer that would loop,
+    and the whole answer fits the writer's token budget (``_writer``)."""
     return create_model(
         "Draft",
         __base__=Draft,
         sentences=(
             list[Annotated[str, Field(max_length=SENTENCE_CHARS)]],
-            Field(min_length=1, max_length=most),
+            Field(min_length=1, max_length=most_sentences(target_words)),
         ),
     )
 
@@ -258,11 +269,13 @@ def review_answer_for(names: list[str]) -> type[ReviewAnswer]:
 
 
 def _writer(llm: LLM, spec: SectionPlan, *drafts: Section) -> LLM:
-    """A token cap in proportion to the target: a small model that loops on a sentence
-    is cut off (and told to be brief) early, not after a thousand tokens. A schema
-    maxLength would be better, but llama.cpp's grammars cannot repeat a rule that often."""
-    cap = min(llm.max_tokens, 4 * spec.target_words + 150)
-    return _own(llm, *drafts).with_settings(max_tokens=cap)
+    """A token budget that holds the longest answer the draft's schema admits (its
+    sentences and key points at their bounds, with the JSON around them): the grammar,
+    not the budget, ends a writer, so no answer is cut off (a budget of 4 tokens a
+    target word cut writers off on the suite's topics, three attempts each)."""
+    chars = most_sentences(spec.target_words) * (SENTENCE_CHARS + 4)
+    chars += KEY_POINTS * (KEY_POINT_CHARS + 4) + 64
+    return _own(llm, *drafts).with_settings(max_tokens=-(-chars // CHARS_PER_TOKEN))
 
 
 def _own(llm: LLM, *drafts: Section) -> LLM:

@@ -147,7 +147,7 @@ def first(content: str) -> str:
 
 
 def long_drafts(otherwise: Any) -> Any:
-    """Five sections of ~4,500 characters each: the review prompt is over 20,000."""
+    """Five sections of ~4,300 characters each: the review prompt is over 20,000."""
     count = iter(range(100))
 
     def script(body: dict[str, Any]) -> Reply:
@@ -156,7 +156,7 @@ def long_drafts(otherwise: Any) -> Any:
             plan = {**PLAN, "sections": [{**section, "name": f"S{i}"} for i in range(5)]}
             return Reply(json.dumps(plan))
         if body["response_format"]["schema"]["title"] == "Draft":
-            text = sentences(next(count), 25 * 33, each=33, filler="words")  # 25 of ~190 chars
+            text = sentences(next(count), 22 * 33, each=33, filler="words")  # 22 of ~190 chars
             return Reply(json.dumps({"sentences": text, "key_points": ["k"]}))
         return otherwise(body)
 
