@@ -18,7 +18,16 @@ if TYPE_CHECKING:
     from ._records import Record
     from ._runner import Options, SuiteRun, run_suite
     from .calibrated import Abstention, FlagAtRate, GateOnDev
-    from .checks import Check, CheckContext, CheckResult, Criterion, Equals, Judge, Tolerance
+    from .checks import (
+        Check,
+        CheckContext,
+        CheckResult,
+        Criterion,
+        Equals,
+        Judge,
+        Tolerance,
+        ToolCalled,
+    )
     from .compare import Comparison, ComparisonError, compare
     from .data import Case, Dataset, DatasetError, load
     from .decisions import Binary, Detection, Multiclass
@@ -63,6 +72,7 @@ _WHERE = {
     "Detail": ".details",
     "Detection": ".decisions",
     "Equals": ".checks",
+    "ToolCalled": ".checks",
     "Estimate": ".metrics",
     "EvalError": ".gates",
     "EvalsError": ".errors",
@@ -166,6 +176,7 @@ __all__ = [
     "SuiteRun",
     "TaskContext",
     "Tolerance",
+    "ToolCalled",
     "TrajectoryDetail",
     "UsageDetail",
     "aevaluate",

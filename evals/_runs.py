@@ -4,7 +4,7 @@ baseline, ``compare``): what was written elsewhere is checked before it is used.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +46,23 @@ def resolve_suites(
     return unique
 
 
-def from_disk(suites: Sequence[Suite[Any, Any]], out: Path) -> list[SuiteRun]:
-    """The latest run of each suite in ``out``, read back (``--report-only``)."""
+def from_disk(
+    suites: Sequence[Suite[Any, Any]], out: Path, say: Callable[[str], None] = print
+) -> list[SuiteRun]:
+    """The latest run of each suite in ``out``, read back (``--report-only``); says so
+    when the suite's code changed since (its checks ran as they were then)."""
     runs = []
     for suite in suites:
         directory = latest_run(out, suite.name)
         if directory is None or not (directory / "results.jsonl").exists():
             raise EvalError(f"--report-only: no run of {suite.name} in {out}")
         info = RunInfo.model_validate_json((directory / "run.json").read_text())
+        if info.fingerprint.sources != suite.source_digest():
+            say(
+                f"warning: {suite.name}: its code changed since run {directory.name}; this "
+                "report shows the checks as they ran then. Run it again to apply this "
+                "version (answers come from the cache, with no new requests)."
+            )
         found = records.read(directory / "results.jsonl")
         runs.append(SuiteRun(suite, directory, found, 0, info))
     return runs

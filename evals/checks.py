@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeAlias, TypeVar
 
@@ -120,6 +120,40 @@ def Tolerance(
         return CheckResult(value=value, expected=expected, passed=passed)
 
     return Check(name, compute)
+
+
+Arguments: TypeAlias = "Mapping[str, Any] | Callable[[Any], Mapping[str, Any] | None] | None"
+
+
+@dataclass(frozen=True)
+class _ToolCalled(Check[Any]):
+    tool: str = ""
+    arguments: Arguments = None
+
+    async def run(self, output: Any, context: CheckContext) -> CheckResult:
+        args = self.arguments
+        want = args(context.case.expected) if callable(args) else args
+        calls = [c for c in context.trace.tool_calls if c.tool == self.tool]
+        found = [c.arguments for c in calls]
+        passed = any(want is None or all(a.get(k) == v for k, v in want.items()) for a in found)
+        reason = None
+        if not passed:
+            reason = f"{self.tool} was not called" if not calls else "called with other arguments"
+        expected = {"tool": self.tool, "arguments": dict(want) if want is not None else None}
+        return CheckResult(value=_plain(found), expected=_plain(expected), passed=passed,
+                           reason=reason)  # fmt: skip
+
+
+def ToolCalled(tool: str, arguments: Arguments = None, name: str | None = None) -> Check[Any]:
+    """The task called ``tool`` (a typed tool call in its trace: ``LLM.acall_tool``, or a
+    pattern's action), at least once with ``arguments`` if given: each named argument
+    equal to the value given; a function of the case's expected value may give them
+    (None: any arguments). Arguments not named are not compared."""
+
+    def never(case: Case[Any, Any], output: Any) -> CheckResult:
+        raise NotImplementedError  # run() reads the trace, not the output
+
+    return _ToolCalled(name or f"called_{tool}", never, tool, arguments)
 
 
 class Criterion(BaseModel):

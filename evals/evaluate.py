@@ -165,7 +165,7 @@ async def _evaluated(
     write: bool,
 ) -> Report:
     runs = (
-        from_disk(chosen, options.out)
+        from_disk(chosen, options.out, options.say)
         if report_only
         else [await run_suite(s, configs, judge_config, options) for s in chosen]
     )

@@ -478,6 +478,7 @@ async def route_calendar_request(
         return RouterResult(outcome="failed", decision=decision,
                             response=CalendarResponse(success=False, message=shown),
                             calls=trace.calls, usage=trace.usage)  # fmt: skip
+    trace.tool_calls.append(action)
     event = action.arguments.get("event") if decision.request_type == "modify_event" else None
     return RouterResult(outcome="handled", decision=decision, action=action, event=event,
                         response=respond(decision.request_type, action.output),

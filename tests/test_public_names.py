@@ -199,6 +199,7 @@ PUBLIC = {
         "scrub_uri",
     },
     "evals": {
+        "ToolCalled",
         "Abstention",
         "Accuracy",
         "Average",

@@ -204,7 +204,10 @@ class LLM:
     ) -> ToolCall:
         """Have the model call ``tool``; the sync twin of ``acall_tool``."""
         llm = self if self.tool_mode == "native" else _modes.detect(self)
-        return llm._run(tool_dialogue(llm, tool, system, user, step), step, trace)
+        called = llm._run(tool_dialogue(llm, tool, system, user, step), step, trace)
+        if trace is not None:
+            trace.tool_calls.append(called)
+        return called
 
     async def acall_tool(
         self, tool: Tool, *, system: str, user: str, step: str, trace: Trace | None = None
@@ -216,7 +219,10 @@ class LLM:
         asks for the arguments as structured output, for endpoints without tools.
         """
         llm = self if self.tool_mode == "native" else await _modes.adetect(self)
-        return await llm._arun(tool_dialogue(llm, tool, system, user, step), step, trace)
+        called = await llm._arun(tool_dialogue(llm, tool, system, user, step), step, trace)
+        if trace is not None:
+            trace.tool_calls.append(called)
+        return called
 
     # --- How a call runs: one retry loop (``_dialogue``), two drivers ----------------------
 

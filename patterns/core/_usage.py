@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from ._errors import TokenBudgetExceeded
+
+if TYPE_CHECKING:
+    from ._tools import ToolCall
 
 
 class Usage(BaseModel):
@@ -85,6 +89,9 @@ class Trace:
     transcript: list[Exchange] | None = None
     """When a list, every request and its answer is appended to it (the evals keep them
     as each case's evidence); branches (``child()``) append to the same list."""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """Every tool call that ran, with its validated arguments and output (``acall_tool``,
+    and the router's actions on the calendar); branches append to the same list."""
     _budget: _Budget | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -106,7 +113,10 @@ class Trace:
         """A fresh trace for a branch of this run, spending from the same budget; the
         caller merges its calls back."""
         return Trace(
-            token_budget=self.token_budget, transcript=self.transcript, _budget=self._budget
+            token_budget=self.token_budget,
+            transcript=self.transcript,
+            tool_calls=self.tool_calls,
+            _budget=self._budget,
         )
 
     def charge(self, tokens: int) -> None:

@@ -180,6 +180,17 @@ def test_report_only_rebuilds_the_reports_from_the_results_alone(
     assert "| triage | category.accuracy | 0.75" in (tmp_path / "runs" / "report.md").read_text()
 
 
+def test_report_only_says_when_the_suite_changed_since_its_run(
+    run: Callable[..., int], stub: StubServer, suite: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(model=f"stub@{stub.base_url}") == 0
+    assert run("--report-only") == 0
+    assert "code changed since run" not in "".join(capsys.readouterr())
+    suite.write_text(suite.read_text() + "\n# an edit\n")
+    assert run("--report-only") == 0
+    assert "triage: its code changed since run" in "".join(capsys.readouterr())
+
+
 def test_a_large_run_shows_failures_first_and_says_where_the_rest_are(
     run: Callable[..., int], stub: StubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
