@@ -75,8 +75,10 @@ def test_a_streamed_answer_records_replays_and_fails_on_a_changed_prompt(
     cassettes = {p.name: p.read_text() for p in (example.path / "tests").rglob("*.yaml")}
     assert sorted(cassettes) == ["test_a_sync_stream.yaml", "test_an_async_stream.yaml"]
     for text in cassettes.values():
-        assert "text/event-stream" in text and "data: [DONE]" in text
-        assert KEY not in text and "[redacted]" in text
+        assert "text/event-stream" in text
+        assert "data: [DONE]" in text
+        assert KEY not in text
+        assert "[redacted]" in text
 
     # Replay: no endpoint, no key; both read the recorded, redacted chunks.
     monkeypatch.delenv("PATTERNS_BASE_URL")
