@@ -23,6 +23,8 @@ def measure(run: SuiteRun, prices: dict[str, tuple[float, float]]) -> None:
         price = prices.get(model)
         if price is not None and run.info.batch is not None:  # answered at batch prices
             price = (price[0] * BATCH_PRICE, price[1] * BATCH_PRICE)
+        if price is not None:
+            run.prices[model] = price
         run.results[model] = _metrics(run.suite, model_records, price)
         run.groups[model] = {}
         for key in run.suite.group_by:

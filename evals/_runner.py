@@ -109,6 +109,8 @@ class SuiteRun:
     info: RunInfo
     results: dict[str, list[MetricResult]] = field(default_factory=dict)
     groups: dict[str, dict[str, dict[str, list[MetricResult]]]] = field(default_factory=dict)
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """USD per million prompt and completion tokens each model was answered at."""
 
 
 def select(

@@ -181,7 +181,8 @@ async def _evaluated(
             failed += regressed
         summary.floors = failed
         found = [r for run in runs for r in run.records]
-        files = write_reports(options.out, summary, found) if write else []
+        rates = {(run.suite.name, m): price for run in runs for m, price in run.prices.items()}
+        files = write_reports(options.out, summary, found, rates) if write else []
     return Report(summary=summary, runs=runs, records=found, failed=failed, files=files)
 
 
@@ -283,14 +284,19 @@ def compare_runs(before: Path, after: Path) -> list[Comparison]:
     return found
 
 
-def write_reports(out: Path, summary: report.Summary, found: list[Record]) -> list[Path]:
+def write_reports(
+    out: Path,
+    summary: report.Summary,
+    found: list[Record],
+    prices: dict[tuple[str, str], tuple[float, float]] | None = None,
+) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     texts = {
         "summary.json": summary.model_dump_json(indent=1),
         "summary.md": report.pr_summary(summary),
         "report.md": report.markdown(summary, found),
         "report.html": html.render(summary, found),
-        "results.csv": report.csv_text(found),
+        "results.csv": report.csv_text(found, prices or {}),
         "junit.xml": report.junit_xml(found, summary.floors),
     }
     for name, text in texts.items():

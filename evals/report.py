@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -18,6 +19,7 @@ from ._rundir import RunInfo
 from ._runner import SuiteRun
 from ._text import unlinked, visible
 from .compare import Comparison
+from .details import UsageDetail
 from .measures import CLUSTER, MetricDelta, MetricResult, by_unit
 
 
@@ -104,7 +106,35 @@ def headline_rows(summary: Summary) -> list[list[str]]:
                 for model in models
             ]
             rows.append([suite.suite, name, *cells])
+        for label, cell in USAGE_ROWS:
+            details = [_usage(suite, model) for model in models]
+            used = [cell(d) if d is not None else None for d in details]
+            if any(c is not None for c in used):
+                rows.append([suite.suite, label, *(c or "–" for c in used)])
     return rows
+
+
+def _usage(suite: SuiteSummary, model: str) -> UsageDetail | None:
+    found = suite.models.get(model)
+    for metric in found.metrics if found else []:
+        if isinstance(metric.detail, UsageDetail):
+            return metric.detail
+    return None
+
+
+def _seconds(d: UsageDetail) -> str | None:
+    if d.latency_p50_s is None or d.latency_p95_s is None:
+        return None
+    return f"p50 {d.latency_p50_s:.2f} s, p95 {d.latency_p95_s:.2f} s"
+
+
+USAGE_ROWS: list[tuple[str, Callable[[UsageDetail], str | None]]] = [
+    ("usage.tokens", lambda d: f"{d.prompt_tokens:,} in, {d.completion_tokens:,} out"),
+    ("usage.seconds_per_case", _seconds),
+    ("usage.cost_usd", lambda d: None if d.cost_usd is None else f"${d.cost_usd:,.4f}"),
+]
+"""What a run used, beside its metrics wherever they are shown (a row only where some
+model has a value: cost only with a price)."""
 
 
 def markdown(summary: Summary, records: list[Record]) -> str:
@@ -269,8 +299,12 @@ def _row(cells: list[str], ours_from: int | None = None) -> str:
     return "| " + " | ".join(shown) + " |"
 
 
-def csv_text(records: list[Record]) -> str:
-    """One row per case run and check (a case with no check gets one row)."""
+def csv_text(
+    records: list[Record], prices: dict[tuple[str, str], tuple[float, float]] | None = None
+) -> str:
+    """One row per case run and check (a case with no check gets one row); its tokens,
+    and its cost where the model has a price (``prices``: by suite and model)."""
+    prices = prices or {}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(
@@ -287,16 +321,27 @@ def csv_text(records: list[Record]) -> str:
             "error",
             "seconds",
             "tokens",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost_usd",
         ]
     )
     for r in records:
+        price = prices.get((r.suite, r.model))
+        usage = r.usage
+        cost = (
+            ""
+            if price is None
+            else (usage.prompt_tokens * price[0] + usage.completion_tokens * price[1]) / 1e6
+        )
         for name, result in (r.checks or {"": None}).items():  # type: ignore[dict-item]
             writer.writerow([
                 _csv(r.suite), _csv(r.model), _csv(r.case), r.epoch, _csv(r.split), _csv(name),
                 "" if result is None else _csv(result.value),
                 "" if result is None else _csv(result.expected),
                 "" if result is None else result.passed,
-                _csv(r.error or ""), r.seconds, r.usage.total_tokens,
+                _csv(r.error or ""), r.seconds, usage.total_tokens, usage.prompt_tokens,
+                usage.completion_tokens, cost,
             ])  # fmt: skip
     return buffer.getvalue()
 

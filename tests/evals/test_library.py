@@ -2,6 +2,7 @@
 CLI against the stub endpoint. Each of the wrong answers the harness used to give has
 a test here."""
 
+import csv
 import json
 import shutil
 import time
@@ -189,6 +190,26 @@ def test_report_only_says_when_the_suite_changed_since_its_run(
     suite.write_text(suite.read_text() + "\n# an edit\n")
     assert run("--report-only") == 0
     assert "triage: its code changed since run" in "".join(capsys.readouterr())
+
+
+def test_cost_is_shown_wherever_the_metrics_are(
+    run: Callable[..., int], stub: StubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 8 cases, one request each, 10 prompt and 5 completion tokens (the stub's usage),
+    # at $1 and $2 a million: 8 * (10 * 1 + 5 * 2) / 1e6 = $0.00016
+    assert run("--price", "stub=1,2", model=f"stub@{stub.base_url}") == 0
+    shown = "| triage | usage.cost_usd | $0.0002 |"
+    printed = capsys.readouterr()
+    assert "usage.cost_usd" in printed.out + printed.err
+    for name in ("report.md", "summary.md"):
+        assert shown in (tmp_path / "runs" / name).read_text(), name
+    assert "usage.tokens" in (tmp_path / "runs" / "report.md").read_text()
+    assert "$0.0002" in (tmp_path / "runs" / "report.html").read_text()
+    rows = list(csv.DictReader((tmp_path / "runs" / "results.csv").read_text().splitlines()))
+    per_case = {r["case"]: float(r["cost_usd"]) for r in rows}
+    assert len(per_case) == 8
+    assert sum(per_case.values()) == pytest.approx(0.00016)
+    assert {r["prompt_tokens"] for r in rows} == {"10"}
 
 
 def test_a_large_run_shows_failures_first_and_says_where_the_rest_are(
