@@ -118,6 +118,7 @@ def run_command(args: argparse.Namespace) -> int:
                 fail_on_regression=args.fail_on_regression, primary=args.primary,
                 max_error_rate=args.max_error_rate,
                 prices=_prices(args, models), report_only=args.report_only,
+                max_tokens=args.max_tokens, max_cost=args.max_cost,
             )
         )  # fmt: skip
     return _printed(found, options.out)

@@ -121,6 +121,18 @@ def parser() -> argparse.ArgumentParser:
         "--price", action="append", default=[], help="MODEL=IN,OUT: USD per million tokens"
     )
     run.add_argument(
+        "--max-tokens",
+        type=int,
+        help="a budget: no case starts once this invocation's case runs have used N tokens "
+        "(those in flight finish); run again to resume",
+    )
+    run.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help="a budget in dollars, from each model's price (--price or models.yaml)",
+    )
+    run.add_argument(
         "--fail-if",
         action="append",
         default=[],

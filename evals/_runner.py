@@ -30,6 +30,7 @@ from patterns.core.plumbing import async_pool
 from . import _batch as batch
 from . import _records as records
 from ._batch import Batching, Collector
+from ._budget import Budget
 from ._cache import CachingTransport
 from ._case import HEADER, CaseContext, Cases, CaseTransport
 from ._defaults import DEFAULT_CACHE, DEFAULT_OUT
@@ -96,6 +97,8 @@ class Options:
         return self.case_timeout if self.case_timeout is not None else CASE_REQUESTS * self.timeout
 
     concurrency: int | None = None
+    budget: Budget | None = None
+    """Tokens and dollars this invocation may spend (``--max-tokens``, ``--max-cost``)."""
     progress: Callable[[str, int, int], None] = lambda label, done, total: None
     say: Callable[[str], None] = print
 
@@ -270,6 +273,9 @@ async def _run_model(
         async def one(case: Case[Any, Any], epoch: int) -> None:
             nonlocal finished
             async with gate:
+                if options.budget is not None and options.budget.spent:
+                    options.budget.skipped += 1
+                    return  # not started: the next invocation runs it
                 context = CaseContext(epoch=epoch)
                 token = cases.add(context)
                 mine = {HEADER: token}
@@ -286,6 +292,8 @@ async def _run_model(
                     return  # its next request is in the batch: run again next round
                 out.append(record)
                 done.add(record.key)
+                if options.budget is not None:
+                    options.budget.spend(model.name, record.usage)
                 finished += 1
                 options.progress(f"{suite.name} · {model.name}", finished, len(todo))
 

@@ -26,6 +26,7 @@ from filelock import FileLock, Timeout
 
 from . import html, report
 from ._arguments import checked_call, checked_options, checked_prices
+from ._budget import Budget
 from ._defaults import DEFAULT_MAX_ERROR_RATE
 from ._measuring import measure
 from ._records import Record
@@ -84,9 +85,13 @@ async def aevaluate(
     prices: dict[str, tuple[float, float]] | None = None,
     report_only: bool = False,
     write: bool = True,
+    max_tokens: int | None = None,
+    max_cost: float | None = None,
 ) -> Report:
     """``evaluate()`` for code that already runs an event loop (a notebook)."""
     options = checked_options(options)
+    if max_tokens is not None or max_cost is not None:
+        options = dataclasses.replace(options, budget=Budget(max_tokens, max_cost))
     checked_call(suites, models, judge, max_error_rate, fail_on_regression, floors)
     chosen = resolve_suites(suites, dataset)
     configs = [m if isinstance(m, ModelConfig) else from_flag(m) for m in models]
@@ -96,6 +101,9 @@ async def aevaluate(
         raise EvalError("two models have the same name: give each --model once")
     judge_config = from_flag(judge) if isinstance(judge, str) else judge
     prices = checked_prices(prices, configs)
+    if options.budget is not None:
+        options.budget.prices = prices
+        options.budget.check_prices([m.name for m in configs])
     if options.batch is not None and not report_only:
         _batchable(configs, judge_config, options)
     directions = known_metrics(chosen)
@@ -174,6 +182,9 @@ async def _evaluated(
             measure(run, prices)
         summary = report.summarize(runs, options.out, judge_config.name if judge_config else None)
         summary.comparisons = comparisons(runs, before, compare_models)
+        if options.budget is not None and (stopped := options.budget.report()):
+            options.say(stopped)
+            summary.stopped = stopped
         failed = check_floors(gates, runs)
         fail_on_regression, primary = regression_gate
         if fail_on_regression is not None:
@@ -202,14 +213,18 @@ def evaluate(
     prices: dict[str, tuple[float, float]] | None = None,
     report_only: bool = False,
     write: bool = True,
+    max_tokens: int | None = None,
+    max_cost: float | None = None,
 ) -> Report:
-    """Run ``suites`` on ``models`` and report; ``aevaluate`` is the same, awaitable."""
+    """Run ``suites`` on ``models`` and report; ``aevaluate`` is the same, awaitable.
+    ``max_tokens`` / ``max_cost`` (USD): a budget for this invocation (``Budget``)."""
     return run_sync(
         aevaluate(
             suites, models, judge=judge, options=options, dataset=dataset, baseline=baseline,
             compare_models=compare_models, floors=floors, fail_on_regression=fail_on_regression,
             primary=primary,
             max_error_rate=max_error_rate, prices=prices, report_only=report_only, write=write,
+            max_tokens=max_tokens, max_cost=max_cost,
         )
     )  # fmt: skip
 

@@ -45,6 +45,8 @@ class Summary(BaseModel):
     """Floors that failed (empty: all held)."""
     gate: list[str] = []
     """How the regression gate decided (Holm or a primary metric), and what it cannot flag."""
+    stopped: str | None = None
+    """What the run's budget stopped (``--max-tokens``, ``--max-cost``), if anything."""
 
     def metric(self, model: str, name: str, suite: str | None = None) -> MetricResult | None:
         """The metric of this model (in this suite: ``usage.*`` is in every suite)."""
@@ -151,6 +153,8 @@ def markdown(summary: Summary, records: list[Record]) -> str:
         "|" + "---|" * len(rows[0]),
         *(_row(r, ours_from=2) for r in rows[1:]),
     ]
+    if summary.stopped:
+        lines += ["", f"**Budget:** {_inert(summary.stopped)}"]
     for suite in summary.suites:
         lines += ["", f"## {_inert(suite.suite)}", "",
                   f"Run {_inert(suite.run)}: {suite.info.cases} cases{_clusters(suite, records)}, "
@@ -243,6 +247,8 @@ def pr_summary(summary: Summary) -> str:
     lines = ["## Eval summary", "", _row(rows[0]), "|" + "---|" * len(rows[0])]
     headline = [r for r in rows[1:] if not r[1].startswith(("agreement.", "pass^k.", "pass@k."))]
     lines += [_row(r, ours_from=2) for r in headline[:20]]
+    if summary.stopped:
+        lines += ["", f"**Budget:** {_inert(summary.stopped)}"]
     if len(headline) > 20:
         lines.append(f"\n{len(headline) - 20} more metrics in report.md.")
     for c in summary.comparisons:

@@ -212,6 +212,37 @@ def test_cost_is_shown_wherever_the_metrics_are(
     assert {r["prompt_tokens"] for r in rows} == {"10"}
 
 
+def test_a_budget_stops_the_run_cleanly_and_the_next_run_resumes(
+    run: Callable[..., int], stub: StubServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = f"stub@{stub.base_url}"
+    # one case at a time, 15 tokens a case: the third case does not start
+    assert run("--max-tokens", "30", "--concurrency", "1", model=model) == 0
+    said = "".join(capsys.readouterr())
+    assert "stopped at the budget (30 tokens of 30): 6 case run(s) not started" in said
+    assert len(stub.requests) == 2
+    assert len(results_of(tmp_path / "runs")) == 2
+    assert "**Budget:** stopped at the budget" in (tmp_path / "runs" / "report.md").read_text()
+
+    assert run(model=model) == 0  # no budget: the rest, the two recorded reused
+    assert len(stub.requests) == 8
+    assert len(results_of(tmp_path / "runs")) == 8
+    assert "stopped at the budget" not in (tmp_path / "runs" / "report.md").read_text()
+
+
+def test_a_cost_budget_needs_a_price_and_counts_dollars(
+    run: Callable[..., int], stub: StubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = f"stub@{stub.base_url}"
+    assert run("--max-cost", "0.01", model=model) == 2
+    assert "--max-cost: no price for stub" in capsys.readouterr().err
+    assert stub.requests == []
+    # $20 a million tokens of either kind: 15 tokens a case is $0.0003; $0.0006 is 2 cases
+    assert run("--max-cost", "0.0006", "--price", "stub=20,20", "--concurrency", "1",
+               model=model) == 0  # fmt: skip
+    assert "6 case run(s) not started" in "".join(capsys.readouterr())
+
+
 def test_a_large_run_shows_failures_first_and_says_where_the_rest_are(
     run: Callable[..., int], stub: StubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
