@@ -358,6 +358,9 @@ async def write_document(
     try:
         for spec in plan.sections:  # in order: each writer sees the sections before it
             sections.append(await write_section(llm, topic, plan, spec, sections, trace))
+            done = sections[-1]
+            logger.info("wrote section %d of %d, %r: %d words (target %d)", len(sections),
+                        len(plan.sections), spec.name, done.words, spec.target_words)  # fmt: skip
         await review_and_revise(
             llm, topic, sections, rounds, Gate(threshold, max_revisions, criteria), trace
         )
