@@ -46,6 +46,8 @@ def print_summary(summary: report.Summary) -> None:
     for row in rows[1:]:
         table.add_row(*row)
     console.print(table)
+    if judged := report.judge_line(summary, plain=True):
+        console.print(judged.replace("**", ""), markup=False, highlight=False)
 
 
 def _prices(args: argparse.Namespace, models: list[ModelConfig]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from ._records import Record
 from ._text import visible
 from .details import BinaryDetail, MulticlassDetail, TrajectoryDetail
 from .measures import MetricResult
-from .report import Summary, change_text, headline_rows, left_out_text
+from .report import Summary, change_text, headline_rows, judge_line, left_out_text
 
 COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"]
 STYLE = """
@@ -275,6 +275,12 @@ def render(summary: Summary, records: list[Record], title: str = "Eval report") 
         "for F1, skew-corrected Student's t for means (clamped to the scale); "
         '"no interval" where none is valid.</p>',
         _table(headline_rows(summary)),
+        *(
+            [f"<p>{_e(judged.replace('**', ''))}</p>"]
+            if (judged := judge_line(summary, plain=True))
+            else []
+        ),
+        *([f"<p>Budget: {_e(summary.stopped)}</p>"] if summary.stopped else []),
         "<h2>Metrics per model</h2>",
         legend(models),
         bar_chart(summary),

@@ -40,6 +40,8 @@ class Summary(BaseModel):
     created: str
     suites: list[SuiteSummary]
     judge: str | None = None
+    self_judged: list[str] = []
+    """Suites that ask a judge where none was given: each model judged its own outputs."""
     comparisons: list[Comparison] = []
     floors: list[str] = []
     """Floors that failed (empty: all held)."""
@@ -71,6 +73,7 @@ def summarize(runs: list[SuiteRun], out: Path, judge: str | None) -> Summary:
     return Summary(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         judge=judge,
+        self_judged=[] if judge else [r.suite.name for r in runs if r.suite.uses_judge],
         suites=[
             SuiteSummary(
                 suite=run.suite.name,
@@ -153,6 +156,8 @@ def markdown(summary: Summary, records: list[Record]) -> str:
         "|" + "---|" * len(rows[0]),
         *(_row(r, ours_from=2) for r in rows[1:]),
     ]
+    if judged := judge_line(summary):
+        lines += ["", judged]
     if summary.stopped:
         lines += ["", f"**Budget:** {_inert(summary.stopped)}"]
     for suite in summary.suites:
@@ -181,6 +186,21 @@ def markdown(summary: Summary, records: list[Record]) -> str:
     if summary.floors:
         lines += ["", "## Gates that failed", "", *(f"- {_inert(f)}" for f in summary.floors)]
     return "\n".join(lines) + "\n"
+
+
+def judge_line(summary: Summary, plain: bool = False) -> str | None:
+    """Who judged: the judge given, or, where none was, that each model judged itself
+    (``plain``: not escaped for Markdown, for a page that escapes it itself)."""
+    shown = (lambda text: text) if plain else _inert
+    if summary.judge:
+        return f"**Judge:** {shown(summary.judge)}."
+    if summary.self_judged:
+        return (
+            f"**Judge:** none given: in {shown(', '.join(summary.self_judged))} each model "
+            "judged its own outputs (self-judging flatters; give --judge another model, and "
+            "read the judge-validity figures)."
+        )
+    return None
 
 
 def _clusters(suite: SuiteSummary, records: list[Record]) -> str:
@@ -247,6 +267,8 @@ def pr_summary(summary: Summary) -> str:
     lines = ["## Eval summary", "", _row(rows[0]), "|" + "---|" * len(rows[0])]
     headline = [r for r in rows[1:] if not r[1].startswith(("agreement.", "pass^k.", "pass@k."))]
     lines += [_row(r, ours_from=2) for r in headline[:20]]
+    if judged := judge_line(summary):
+        lines += ["", judged]
     if summary.stopped:
         lines += ["", f"**Budget:** {_inert(summary.stopped)}"]
     if len(headline) > 20:

@@ -90,6 +90,10 @@ class Suite(Generic[InputT, OutputT]):
     """Code whose text is part of the run's identity, besides the task's own module: the
     prompts and schemas the task sends. A change to any starts a new run, never a resume."""
     uses_model: bool = True
+    judged: bool = False
+    """True: the task or a check asks a judge model (``TaskContext.judge``); a suite with a
+    ``Judge`` check is judged whatever this says. The report names the judge, and says
+    when a model judges its own outputs."""
     """False for suites that measure deterministic code (no model, no server needed)."""
     examples: bool = False
     """True: each task gets the dataset's other dev-split cases (``TaskContext.examples``),
@@ -132,6 +136,10 @@ class Suite(Generic[InputT, OutputT]):
         if isinstance(self.dataset, Path):
             return load(self.dataset, self.input_type, self.expected_type)
         return self.dataset()
+
+    @property
+    def uses_judge(self) -> bool:
+        return self.judged or any(isinstance(c, Judge) for c in self.checks)
 
     def source_digest(self) -> str:
         """A hash of the code that decides what the task sends: the task's module, the

@@ -161,6 +161,7 @@ ORCHESTRA = Suite(
     ],
     group_by=("split",),
     sources=[orchestra],
+    judged=True,
     extra={"quick_group": "split", "quick_per_group": 1},
 )
 

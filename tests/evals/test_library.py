@@ -243,6 +243,22 @@ def test_a_cost_budget_needs_a_price_and_counts_dollars(
     assert "6 case run(s) not started" in "".join(capsys.readouterr())
 
 
+def test_the_report_names_the_judge_and_says_when_a_model_judged_itself(
+    run: Callable[..., int], stub: StubServer, suite: Path, tmp_path: Path
+) -> None:
+    model = f"stub@{stub.base_url}"
+    assert run(model=model) == 0  # no judge asked for: nothing said
+    assert "**Judge:**" not in (tmp_path / "runs" / "report.md").read_text()
+    suite.write_text(suite.read_text().replace("SUITE = Suite(", "SUITE = Suite(judged=True, "))
+    assert run(model=model) == 0
+    for name in ("report.md", "summary.md"):
+        said = (tmp_path / "runs" / name).read_text()
+        assert "**Judge:** none given: in triage each model judged its own outputs" in said
+    assert "each model judged its own outputs" in (tmp_path / "runs" / "report.html").read_text()
+    assert run("--judge", model, model=model) == 0
+    assert "**Judge:** stub." in (tmp_path / "runs" / "report.md").read_text()
+
+
 def test_a_large_run_shows_failures_first_and_says_where_the_rest_are(
     run: Callable[..., int], stub: StubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
