@@ -6,6 +6,7 @@
     python -m bench --scale       # 100,000 cases: load, run, report; connections
     python -m bench --replicas    # one model on one replica and on two
     python -m bench --engines     # llama-server (the default) against llama-cpp-python
+    python -m bench --orchestra   # one whole orchestra article on the embedded model
     python -m bench --overhead    # the harness's own cost: calls/s, start-up and memory
                                         # beside the bare SDK and pydantic-evals
     python -m bench --peers       # beside the bare SDK, pydantic-evals, inspect-ai,
@@ -32,7 +33,7 @@ from .common import ROOT, Row, console, machine, stub_process
 from .distributed import replicas
 from .engines import engines
 from .harness import cache_speedup, core_overhead, harness_throughput, parallel_overlap, replay
-from .model import embedded_model, first_run, request_orders
+from .model import embedded_model, first_run, orchestra_article, request_orders
 from .overhead import overhead
 from .peers import peers
 from .scale import connections, scale
@@ -77,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         "pydantic-evals (paired, interleaved reps in fresh processes), start-up, memory "
         "(about 8 minutes; pydantic-evals installed in its own environment on first use)",
     )
+    parser.add_argument(
+        "--orchestra",
+        action="store_true",
+        help="only one whole orchestra article on the embedded model (about 3 minutes)",
+    )
     parser.add_argument("--replicas", action="store_true", help="only the replica figures")
     parser.add_argument(
         "--engines",
@@ -86,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    if args.orchestra:
+        with LocalServer() as server:
+            return _report(orchestra_article(server), args.out, started)
     if args.overhead:
         return _report(overhead(), args.out, started)
     if args.replicas:
@@ -110,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         with LocalServer() as server:
             rows.append(cache_speedup(server.base_url, "embedded model"))
             rows += embedded_model(server)
+            rows += orchestra_article(server)
     return _report(rows, args.out, started)
 
 
