@@ -331,7 +331,11 @@ async def run_case(
 
     deadline = options.case_deadline()
     try:
-        output = await asyncio.wait_for(task_and_checks(), deadline)
+        # asyncio.timeout, not wait_for: no second task per case, and on 3.11 wait_for can
+        # swallow a cancellation (Ctrl-C) that arrives as the case finishes: the run went
+        # on waiting for the next answers instead of stopping.
+        async with asyncio.timeout(deadline):
+            output = await task_and_checks()
     except TimeoutError:
         error = f"CaseTimeout: the case did not finish within {deadline:g} s (--case-timeout)"
     except Exception as failure:
