@@ -67,6 +67,12 @@ def results_path(tmp_path: Path) -> Path:
     return found[-1] if found else tmp_path / "runs" / "none"
 
 
+def _sigint_by_default() -> None:
+    """A shell starts background jobs with SIGINT ignored, and children inherit it: the
+    run under test must see Ctrl-C however this suite was started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(argv: list[str]) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PATTERNS_STRUCTURED_MODE": "json_object"}
     return subprocess.Popen(
@@ -74,6 +80,7 @@ def start(argv: list[str]) -> subprocess.Popen[bytes]:
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=_sigint_by_default,
     )
 
 
