@@ -332,8 +332,7 @@ async def run_case(
     deadline = options.case_deadline()
     try:
         # asyncio.timeout, not wait_for: no second task per case, and on 3.11 wait_for can
-        # swallow a cancellation (Ctrl-C) that arrives as the case finishes: the run went
-        # on waiting for the next answers instead of stopping.
+        # swallow a cancellation (Ctrl-C) that arrives as the case finishes (gh-86296).
         async with asyncio.timeout(deadline):
             output = await task_and_checks()
     except TimeoutError:
