@@ -109,7 +109,7 @@ def tests(session: nox.Session) -> None:
     """Run the test suite offline on recorded LLM calls (no model, no key, no network).
 
     On the first Python, once more with the lowest openai the package admits."""
-    session.install("-e", ".[testing,evals]")
+    session.install("-e", ".[testing,evals,otel]")
     install_groups(session, "test")
     session.run("pytest", "--block-network", *session.posargs)
     if session.python == PYTHON:
@@ -240,7 +240,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def typecheck(session: nox.Session) -> None:
     """Type-check the package with mypy (strict)."""
-    session.install("-e", ".[testing,evals]")
+    session.install("-e", ".[testing,evals,otel]")
     install_groups(session, "typecheck")
     session.run("mypy")
 

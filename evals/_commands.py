@@ -153,6 +153,22 @@ def compare_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def cases_command(args: argparse.Namespace) -> int:
+    from .recorded import REVIEW, cases_from_cassettes, write_dataset
+
+    found = cases_from_cassettes(args.folder, args.split)
+    write_dataset(found, args.out)
+    for skipped in found.skipped:
+        console.print(f"skipped {skipped}", markup=False, highlight=False)
+    console.print(
+        f"wrote {len(found.cases)} case(s) to {args.out}, each marked review: {REVIEW}: "
+        "the expected values are recorded answers; read them before reporting against them",
+        markup=False,
+        highlight=False,
+    )
+    return 0
+
+
 def dispatch(args: argparse.Namespace) -> int:
     """Run the parsed command; its exit code."""
     stop_on_sigterm()
@@ -163,6 +179,8 @@ def dispatch(args: argparse.Namespace) -> int:
             return compare_command(args)
         if args.command == "merge":
             return _printed(merge(args.shards, args.out), args.out)
+        if args.command == "cases-from-cassettes":
+            return cases_command(args)
         if args.command == "cache":
             removed = response_cache.clear(args.cache)
             console.print(f"removed {removed} cached answer(s) from {args.cache}", markup=False)

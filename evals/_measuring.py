@@ -51,7 +51,7 @@ def _metrics(
     price: tuple[float, float] | None,
     with_usage: bool = True,
 ) -> list[MetricResult]:
-    found = [m for measure_ in suite.measures for m in measure_.compute(recs)]
+    found = [m for measure_ in suite.reported_measures for m in measure_.compute(recs)]
     return found + consistency(recs) + (usage(recs, price) if with_usage else [])
 
 

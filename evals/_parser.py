@@ -25,7 +25,9 @@ def parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = p.add_subparsers(dest="command", metavar="{run,compare,merge,cache,schema}")
+    sub = p.add_subparsers(
+        dest="command", metavar="{run,compare,merge,cache,schema,cases-from-cassettes}"
+    )
     run = sub.add_parser("run", help="run suites (built-in names or Python files)")
     run.add_argument(
         "suites",
@@ -178,6 +180,14 @@ def parser() -> argparse.ArgumentParser:
     cache.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     schema = sub.add_parser("schema", help="print the JSON schema of a suite's dataset files")
     schema.add_argument("suite")
+    recorded = sub.add_parser(
+        "cases-from-cassettes",
+        help="a dataset file from a folder of recorded calls: each request's last user "
+        "message as the input, the recorded answer as a draft expected value to review",
+    )
+    recorded.add_argument("folder", type=Path, help="a folder of cassettes (searched below)")
+    recorded.add_argument("--out", type=Path, required=True, help="the new dataset file")
+    recorded.add_argument("--split", choices=["dev", "test"], default="dev")
     return p
 
 

@@ -46,6 +46,7 @@ from ._rundir import (
     write_atomically,
 )
 from ._schedule import PrefixOrder
+from ._tracing import case_span, evaluated, suite_span
 from .checks import CheckContext, CheckResult
 from .data import Case, Dataset
 from .measures import CLUSTER, Average, MetricResult
@@ -155,7 +156,8 @@ async def run_suite(
         if in_shard(case.id, epoch, options.shard)
     ]
     stats: BatchStats | None = None
-    with ResultsFile(path) as out:
+    traced = suite_span(suite.name, [m.name for m in run_models], len(mine) * len(run_models))
+    with traced, ResultsFile(path) as out:
         if options.fresh:
             out.discard()
         kept = [r for r in records.read(path) if not (options.retry_errors and r.error)]
@@ -330,15 +332,17 @@ async def run_case(
         return result
 
     deadline = options.case_deadline()
-    try:
-        # asyncio.timeout, not wait_for: no second task per case, and on 3.11 wait_for can
-        # swallow a cancellation (Ctrl-C) that arrives as the case finishes (gh-86296).
-        async with asyncio.timeout(deadline):
-            output = await task_and_checks()
-    except TimeoutError:
-        error = f"CaseTimeout: the case did not finish within {deadline:g} s (--case-timeout)"
-    except Exception as failure:
-        error = f"{type(failure).__name__}: {failure}"
+    with case_span(suite.name, model, case.id, epoch, case.split) as span:
+        try:
+            # asyncio.timeout, not wait_for: no second task per case, and on 3.11 wait_for
+            # can swallow a cancellation (Ctrl-C) arriving as the case finishes (gh-86296).
+            async with asyncio.timeout(deadline):
+                output = await task_and_checks()
+        except TimeoutError:
+            error = f"CaseTimeout: the case did not finish within {deadline:g} s (--case-timeout)"
+        except Exception as failure:
+            error = f"{type(failure).__name__}: {failure}"
+        evaluated(span, checks, trace.usage, error)
     stored, problem = storable(output, options.max_output_chars)
     return Record(
         suite=suite.name,

@@ -4,7 +4,8 @@ A dataset file is a YAML mapping with a ``cases`` list; each case has an ``id``,
 ``input``, an ``expected`` value, ``metadata`` (tags such as ``kind``, used to group
 results) and a ``split`` (``dev`` to tune prompts on, ``test`` to report). Other
 top-level keys are the dataset's own settings (e.g. a judge's scale).
-``patterns-evals schema`` writes the JSON schema editors use to check a file.
+``patterns-evals schema`` writes the JSON schema editors use to check a file. A
+pydantic_evals dataset file (``name``, ``inputs``, ``expected_output``) is read too.
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ def _load(
     data = read_jsonl(path) if path.suffix == ".jsonl" else read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         raise DatasetError(f"{path}: expected a mapping with a 'cases' list")
+    if _pydantic_evals_form(data["cases"]):
+        data = from_pydantic_evals(data)
     case_type = Case[input_type, expected_type]  # type: ignore[valid-type]
     try:  # all at once (fast); on an error, name the case and the field
         cases = TypeAdapter(list[case_type]).validate_python(data["cases"])
@@ -141,6 +144,48 @@ def _load(
     return Dataset[input_type, expected_type](  # type: ignore[valid-type]
         name=path.stem, cases=cases, settings=_json(settings)
     )
+
+
+def _pydantic_evals_form(cases: list[Any]) -> bool:
+    """Cases with ``inputs`` and none with ``input``: a pydantic_evals dataset file."""
+    shaped = [c for c in cases if isinstance(c, dict)]
+    return any("inputs" in c for c in shaped) and not any("input" in c for c in shaped)
+
+
+def from_pydantic_evals(data: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic_evals dataset file (``Dataset.to_file``: cases with ``name``,
+    ``inputs``, ``expected_output``, ``metadata`` and ``evaluators``) in this project's
+    form. A case without a name is ``Case N`` (as pydantic_evals names it); its split is
+    its metadata's ``split`` if that is ``dev`` or ``test``, else ``test``. Evaluators
+    are not checks: they are kept as the dataset's settings, and a suite's own checks
+    run."""
+    cases = []
+    for number, raw in enumerate(data["cases"], 1):
+        if not isinstance(raw, dict):
+            cases.append(raw)  # refused, with its number, by the validation that follows
+            continue
+        metadata = raw.get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {} if metadata is None else {
+            "metadata": metadata
+        }  # fmt: skip
+        split = metadata.get("split")
+        case: dict[str, Any] = {
+            "id": raw.get("name") or f"Case {number}",
+            "input": raw.get("inputs"),
+            "metadata": metadata,
+            "split": split if split in ("dev", "test") else "test",
+        }
+        if raw.get("expected_output") is not None:
+            case["expected"] = raw["expected_output"]
+        cases.append(case)
+    settings = {k: v for k, v in data.items() if k not in ("cases", "$schema")}
+    if any(isinstance(c, dict) and c.get("evaluators") for c in data["cases"]):
+        settings["case_evaluators"] = {
+            c.get("name") or f"Case {n}": c["evaluators"]
+            for n, c in enumerate(data["cases"], 1)
+            if isinstance(c, dict) and c.get("evaluators")
+        }
+    return {**settings, "cases": cases}
 
 
 def _json(value: Any) -> dict[str, JsonValue]:

@@ -246,7 +246,7 @@ def run_sync(work: Coroutine[Any, Any, T]) -> T:
 def comparisons(
     runs: Sequence[SuiteRun], baseline: list[Record] | None, compare_models: bool
 ) -> list[Comparison]:
-    measures = {run.suite.name: run.suite.measures for run in runs}
+    measures = {run.suite.name: run.suite.reported_measures for run in runs}
     current = [r for run in runs for r in run.records]
     found = []
     if baseline is not None:
@@ -288,7 +288,9 @@ def compare_runs(before: Path, after: Path) -> list[Comparison]:
     shared = sorted(old.keys() & new.keys())
     if not shared:
         raise EvalError(f"{after} against {before}: no suite was run in both")
-    measures = {name: find_suite(name, new[name][0], (before, after)).measures for name in shared}
+    measures = {
+        name: find_suite(name, new[name][0], (before, after)).reported_measures for name in shared
+    }
     before_records = [r for name in shared for r in old[name][1]]
     after_records = [r for name in shared for r in new[name][1]]
     found = []

@@ -40,7 +40,7 @@ from patterns import LLM, Trace
 from .checks import Check, Judge
 from .data import Case, Dataset, load
 from .errors import EvalsError
-from .measures import Measure
+from .measures import Accuracy, Measure
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -136,6 +136,16 @@ class Suite(Generic[InputT, OutputT]):
         if isinstance(self.dataset, Path):
             return load(self.dataset, self.input_type, self.expected_type)
         return self.dataset()
+
+    @property
+    def reported_measures(self) -> list[Measure]:
+        """The suite's measures, and the pass rate (``CHECK.pass_rate``) of each check
+        that no measure reads: no check is left out of the reports and comparisons."""
+        read = {getattr(m, "check", None) for m in self.measures}
+        implied = [
+            Accuracy(c.name, name=f"{c.name}.pass_rate") for c in self.checks if c.name not in read
+        ]
+        return [*self.measures, *implied]
 
     @property
     def uses_judge(self) -> bool:

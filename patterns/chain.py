@@ -50,6 +50,7 @@ from .core import (
     confidence_gate,
     system_clock,
     today_line,
+    workflow,
 )
 from .core.plumbing import run_demo
 
@@ -243,6 +244,7 @@ def checked_confirmation(written: Confirmation, details: EventDetails) -> Confir
 # --- The chain --------------------------------------------------------------------------
 
 
+@workflow("chain")
 async def process_calendar_request(
     text: str,
     *,

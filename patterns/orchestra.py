@@ -32,6 +32,7 @@ from .core import (
     Trace,
     Usage,
     passes,
+    workflow,
 )
 from .core.plumbing import run_demo
 from .sentences import fresh, without_repeats
@@ -336,6 +337,7 @@ async def revise_or_keep(
         return section
 
 
+@workflow("orchestra")
 async def write_document(
     topic: str,
     *,

@@ -32,6 +32,7 @@ from .core import (
     TokenConfident,
     Trace,
     confidence_gate,
+    workflow,
 )
 from .screen import ScreenFlag, screen
 
@@ -178,6 +179,7 @@ async def run_checks(
     return validation, security
 
 
+@workflow("parallel")
 async def process_request(
     text: str,
     *,

@@ -76,6 +76,7 @@ from .core import (
     nearest,
     system_clock,
     today_line,
+    workflow,
 )
 
 logger = logging.getLogger("patterns.router")
@@ -449,6 +450,7 @@ def respond(request_type: RequestType, event: Event) -> CalendarResponse:
     )
 
 
+@workflow("router")
 async def route_calendar_request(
     text: str,
     *,

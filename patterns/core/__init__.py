@@ -81,6 +81,7 @@ from ._settings import (
     ToolMode,
 )
 from ._step import Step
+from ._telemetry import configure_tracing, workflow
 from ._tools import Tool, ToolCall, ToolRetry, tool
 from ._usage import CallRecord, Exchange, Message, PatternResult, Trace, Usage
 
@@ -126,6 +127,7 @@ __all__ = [
     "Trace",
     "Usage",
     "confidence_gate",
+    "configure_tracing",
     "decision_probability",
     "fixed_clock",
     "nearest",
@@ -135,4 +137,5 @@ __all__ = [
     "system_clock",
     "today_line",
     "tool",
+    "workflow",
 ]

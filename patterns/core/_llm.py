@@ -27,6 +27,7 @@ from ._settings import (
     clients_from_env,
     timeout_from_env,
 )
+from ._telemetry import chat_span
 from ._transport import DEFAULT_MAX_BYTES
 from ._usage import Trace
 
@@ -230,49 +231,57 @@ class LLM:
         if self.client is None:
             raise ConfigurationError("this LLM has no sync client; use LLM.from_env()")
         meter = Meter(trace if trace is not None else Trace(), step, self.model)
-        try:
-            request = next(dialogue)
-            while True:
-                started = meter.before()
-                with endpoint_errors(self), meter.sending(started):
-                    completion = self.client.post(
-                        CHAT_PATH,
-                        cast_to=ChatCompletion,
-                        body=request,
-                        options={"headers": self.headers},
-                    )
-                request = dialogue.send(meter.after(completion, started, request))
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        except StructuredOutputError as error:
-            error.usage = meter.usage
-            raise
-        finally:
-            meter.close()
+        with chat_span(self.model, step, self.client.base_url) as span:
+            try:
+                request = next(dialogue)
+                while True:
+                    started = meter.before()
+                    with endpoint_errors(self), meter.sending(started):
+                        completion = self.client.post(
+                            CHAT_PATH,
+                            cast_to=ChatCompletion,
+                            body=request,
+                            options={"headers": self.headers},
+                        )
+                    answer = meter.after(completion, started, request)
+                    span.answer(answer)
+                    request = dialogue.send(answer)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            except StructuredOutputError as error:
+                error.usage = meter.usage
+                raise
+            finally:
+                meter.close()
+                span.usage(meter.usage)
 
     async def _arun(self, dialogue: Dialogue[R], step: str, trace: Trace | None) -> R:
         if self.aclient is None:
             raise ConfigurationError("this LLM has no async client; use LLM.from_env()")
         meter = Meter(trace if trace is not None else Trace(), step, self.model)
-        try:
-            request = next(dialogue)
-            while True:
-                started = meter.before()
-                with endpoint_errors(self), meter.sending(started):
-                    completion = await self.aclient.post(
-                        CHAT_PATH,
-                        cast_to=ChatCompletion,
-                        body=request,
-                        options={"headers": self.headers},
-                    )
-                request = dialogue.send(meter.after(completion, started, request))
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        except StructuredOutputError as error:
-            error.usage = meter.usage
-            raise
-        finally:
-            meter.close()
+        with chat_span(self.model, step, self.aclient.base_url) as span:
+            try:
+                request = next(dialogue)
+                while True:
+                    started = meter.before()
+                    with endpoint_errors(self), meter.sending(started):
+                        completion = await self.aclient.post(
+                            CHAT_PATH,
+                            cast_to=ChatCompletion,
+                            body=request,
+                            options={"headers": self.headers},
+                        )
+                    answer = meter.after(completion, started, request)
+                    span.answer(answer)
+                    request = dialogue.send(answer)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            except StructuredOutputError as error:
+                error.usage = meter.usage
+                raise
+            finally:
+                meter.close()
+                span.usage(meter.usage)
 
 
 SHORT_ANSWER_TOKENS = 200

@@ -1,5 +1,5 @@
 """What the evals and the pytest plugin share with the core, apart from its public API:
-secret redaction, the bounded HTTP transports, the chat path, and the demo runner.
+secret redaction, the bounded HTTP transports, the chat path, the demo runner, and spans.
 
 Internal: stable for this repository's own packages (``evals``, ``patterns.testing``,
 ``patterns.server``), not a promise to users; ``patterns.core`` exports what a user of the
@@ -18,6 +18,7 @@ from ._redact import (
     scrub,
     url_secrets,
 )
+from ._telemetry import SpanHandle, SpanScope, span
 from ._transport import DEFAULT_MAX_BYTES, SENT_AT, async_pool, sync_pool
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "REDACTED",
     "SECRET_PARAM",
     "SENT_AT",
+    "SpanHandle",
+    "SpanScope",
     "async_pool",
     "find_secret",
     "known",
@@ -34,6 +37,7 @@ __all__ = [
     "redact_url",
     "run_demo",
     "scrub",
+    "span",
     "sync_pool",
     "url_secrets",
 ]

@@ -209,3 +209,22 @@ def test_a_failing_case_shows_its_prompt_and_raw_answer_and_both_sides_of_a_chan
     summary = (tmp_path / "bad" / "summary.md").read_text().splitlines()
     assert len(summary) <= 60
     assert any(line.startswith("- t0") and "regression" not in line for line in summary)
+
+
+def test_a_check_no_measure_reads_is_reported_as_its_pass_rate(
+    suite_file: Path, stub: StubServer, tmp_path: Path
+) -> None:
+    suite = load_suites(suite_file)[0]
+
+    def short(case: object, output: Any) -> CheckResult:
+        return CheckResult.of(len(output.category) <= 5)
+
+    unmeasured = dataclasses.replace(suite, checks=[*suite.checks, Check("short", short)])
+    found = evaluate([unmeasured], [f"stub@{stub.base_url}"], options=options(tmp_path))
+    rate = found.metric("stub", "short.pass_rate")
+    assert rate is not None
+    records = found.runs[0].records
+    assert rate.estimate.value == sum(bool(r.checks["short"].passed) for r in records) / 8
+    assert 0 < rate.estimate.value < 1  # "bug", "other" pass; "billing", "feature" fail
+    assert found.metric("stub", "category.pass_rate") is None  # Multiclass reads it
+    assert "short.pass_rate" in (tmp_path / "report.md").read_text()
