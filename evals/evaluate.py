@@ -260,11 +260,12 @@ def comparisons(
             before = [r for r in baseline if r.model == source]
             after = [r for r in current if r.model == model]
             found.append(_compared(before, after, measures, (f"baseline {source}", model)))
-    if compare_models:
-        names = list(dict.fromkeys(r.model for r in current))
+    if compare_models:  # the suites that ask a model (deterministic code has no rival)
+        modelled = [r for run in runs if run.suite.uses_model for r in run.records]
+        names = list(dict.fromkeys(r.model for r in modelled))
         for other in names[1:]:
-            before = [r for r in current if r.model == names[0]]
-            after = [r for r in current if r.model == other]
+            before = [r for r in modelled if r.model == names[0]]
+            after = [r for r in modelled if r.model == other]
             found.append(_compared(before, after, measures, (names[0], other)))
     return found
 

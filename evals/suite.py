@@ -90,11 +90,11 @@ class Suite(Generic[InputT, OutputT]):
     """Code whose text is part of the run's identity, besides the task's own module: the
     prompts and schemas the task sends. A change to any starts a new run, never a resume."""
     uses_model: bool = True
+    """False for suites that measure deterministic code (no model, no server needed)."""
     judged: bool = False
     """True: the task or a check asks a judge model (``TaskContext.judge``); a suite with a
     ``Judge`` check is judged whatever this says. The report names the judge, and says
     when a model judges its own outputs."""
-    """False for suites that measure deterministic code (no model, no server needed)."""
     examples: bool = False
     """True: each task gets the dataset's other dev-split cases (``TaskContext.examples``),
     and their content is part of the run's identity."""

@@ -228,3 +228,21 @@ def test_a_check_no_measure_reads_is_reported_as_its_pass_rate(
     assert 0 < rate.estimate.value < 1  # "bug", "other" pass; "billing", "feature" fail
     assert found.metric("stub", "category.pass_rate") is None  # Multiclass reads it
     assert "short.pass_rate" in (tmp_path / "report.md").read_text()
+
+
+def test_models_compared_beside_a_suite_of_deterministic_code(
+    suite_file: Path, stub: StubServer, tmp_path: Path
+) -> None:
+    triage = load_suites(suite_file)[0]
+
+    async def upper(llm: object, text: str, context: object) -> str:
+        return text.upper()
+
+    code_only = dataclasses.replace(
+        triage, name="code", task=upper, uses_model=False, checks=[], measures=[]
+    )
+    found = evaluate([triage, code_only], [f"strong@{stub.base_url}", f"other@{stub.base_url}"],
+                     options=options(tmp_path), compare_models=True)  # fmt: skip
+    [comparison] = found.comparisons  # the model suite's two models; the code has no rival
+    assert (comparison.before, comparison.after) == ("strong", "other")
+    assert comparison.pairs == 8
