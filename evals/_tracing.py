@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from patterns.core import Usage
-from patterns.core.plumbing import SpanHandle, SpanScope, span
+from patterns.core.plumbing import KIND, SpanHandle, SpanScope, span
 
 if TYPE_CHECKING:
     from .checks import CheckResult
@@ -21,7 +21,12 @@ def suite_span(suite: str, models: list[str], runs: int) -> SpanScope:
     """Around one suite's run on every model."""
     return span(
         f"eval_run {suite}",
-        {"patterns.suite": suite, "patterns.models": ", ".join(models), "patterns.runs": runs},
+        {
+            "patterns.suite": suite,
+            "patterns.models": ", ".join(models),
+            "patterns.runs": runs,
+            KIND: "CHAIN",
+        },
     )
 
 
@@ -31,6 +36,7 @@ def case_span(suite: str, model: str, case: str, epoch: int, split: str | None) 
         f"eval_case {suite}",
         {
             "gen_ai.operation.name": "invoke_workflow",
+            KIND: "CHAIN",
             "gen_ai.request.model": model,
             "patterns.suite": suite,
             "patterns.case": case,

@@ -10,7 +10,7 @@ regression), or the reverse (a fix), errors included.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel
 
@@ -96,7 +96,7 @@ def _changes(old: dict[Key, Record], new: dict[Key, Record]) -> tuple[list[Chang
 def compare(
     before: Sequence[Record],
     after: Sequence[Record],
-    measures: dict[str, Sequence[Measure]],
+    measures: Mapping[str, Sequence[Measure]],
     labels: tuple[str, str],
 ) -> Comparison:
     """``after`` against ``before``; each side must hold one model's records. Raises

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -273,7 +273,7 @@ def comparisons(
 def _compared(
     before: list[Record],
     after: list[Record],
-    measures: dict[str, Sequence[Measure]],
+    measures: Mapping[str, Sequence[Measure]],
     labels: tuple[str, str],
 ) -> Comparison:
     try:

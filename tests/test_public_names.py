@@ -46,6 +46,7 @@ PUBLIC = {
         "tool",
     },
     "patterns.core.plumbing": {
+        "KIND",
         "CHAT_PATH",
         "DEFAULT_MAX_BYTES",
         "REDACTED",

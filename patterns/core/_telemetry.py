@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SCOPE = "llm-workflow-patterns"
+KIND = "openinference.span.kind"
+"""How Phoenix (and other OpenInference viewers) classify a span: ``LLM``, ``CHAIN``; the
+GenAI conventions' ``gen_ai.operation.name`` says the same for the others."""
 AttributeValue = str | bool | int | float
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -240,6 +243,7 @@ def chat_span(model: str, step: str, base_url: object | None) -> SpanScope:
         f"chat {model}",
         {
             "gen_ai.operation.name": "chat",
+            KIND: "LLM",
             "gen_ai.provider.name": "openai",
             "gen_ai.request.model": model,
             "patterns.step": step,
@@ -260,7 +264,11 @@ def workflow(
         async def traced(*args: P.args, **kwargs: P.kwargs) -> R:
             with span(
                 f"invoke_workflow {name}",
-                {"gen_ai.operation.name": "invoke_workflow", "gen_ai.agent.name": name},
+                {
+                    "gen_ai.operation.name": "invoke_workflow",
+                    "gen_ai.agent.name": name,
+                    KIND: "CHAIN",
+                },
             ) as handle:
                 result = await run(*args, **kwargs)
                 if handle.span is not None:

@@ -18,12 +18,13 @@ from ._redact import (
     scrub,
     url_secrets,
 )
-from ._telemetry import SpanHandle, SpanScope, span
+from ._telemetry import KIND, SpanHandle, SpanScope, span
 from ._transport import DEFAULT_MAX_BYTES, SENT_AT, async_pool, sync_pool
 
 __all__ = [
     "CHAT_PATH",
     "DEFAULT_MAX_BYTES",
+    "KIND",
     "REDACTED",
     "SECRET_PARAM",
     "SENT_AT",
