@@ -1,13 +1,19 @@
 """A run's budget in tokens and dollars (``--max-tokens``, ``--max-cost``): checked as each
 case run completes; once spent, no further case starts, the cases in flight finish and
 are recorded, and the report says so. A run is resumable: the next invocation (with a
-larger budget, or none) reuses what was recorded and runs the rest."""
+larger budget, or none) reuses what was recorded and runs the rest. Before a model's
+cases start, what they will cost is estimated from the suite's last recorded run on that
+model, when there is one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from patterns import Usage
+
+from . import _records as records
+from ._records import Record
 
 
 @dataclass
@@ -65,3 +71,32 @@ class Budget:
             "started; the report covers what was recorded. Run again with a larger budget "
             "(or none) to resume: the recorded cases are reused."
         )
+
+    def estimate(self, model: str, cases: int, earlier: list[Record]) -> str | None:
+        """What ``cases`` more case runs of ``model`` will use, from the tokens a case
+        took in ``earlier`` records (None without any), and whether the budget holds it."""
+        used = [r.usage for r in earlier if r.model == model and not r.error]
+        used = [u for u in used if u.total_tokens]
+        if not used or not cases:
+            return None
+        prompt = sum(u.prompt_tokens for u in used) / len(used) * cases
+        completion = sum(u.completion_tokens for u in used) / len(used) * cases
+        line = f"about {round(prompt + completion):,} tokens"
+        over = self.max_tokens is not None and self.tokens + prompt + completion > self.max_tokens
+        if (price := self.prices.get(model)) is not None:
+            cost = (prompt * price[0] + completion * price[1]) / 1e6
+            line += f" (${cost:.4f})"
+            over = over or (self.max_cost is not None and self.cost + cost > self.max_cost)
+        line += f" for {cases} case run(s), estimated from {len(used)} recorded earlier"
+        if over:
+            line += "; over what is left of the budget: it will stop the run (run again to resume)"
+        return line
+
+
+def earlier_records(out: Path, suite: str, model: str) -> list[Record]:
+    """The records of ``model`` in the suite's latest run under ``out`` that has any."""
+    for results in sorted((out / suite).glob(f"*/{records.RESULTS}"), reverse=True):
+        found = [r for r in records.read(results) if r.model == model]
+        if found:
+            return found
+    return []

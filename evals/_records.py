@@ -30,6 +30,10 @@ from .errors import EvalsError
 logger = logging.getLogger("evals._records")
 
 
+RESULTS = "results.jsonl"
+"""A run's records, one JSON object a line, in its folder."""
+
+
 class Record(BaseModel):
     """What one case gave one model: the output, each check, the cost, or the error."""
 

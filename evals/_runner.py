@@ -30,11 +30,11 @@ from patterns.core.plumbing import async_pool
 from . import _batch as batch
 from . import _records as records
 from ._batch import Batching, Collector
-from ._budget import Budget
+from ._budget import Budget, earlier_records
 from ._cache import CachingTransport
 from ._case import HEADER, CaseContext, Cases, CaseTransport
 from ._defaults import DEFAULT_CACHE, DEFAULT_OUT
-from ._records import Record, ResultsFile
+from ._records import RESULTS, Record, ResultsFile
 from ._replicas import Replicas
 from ._rundir import (
     BatchStats,
@@ -53,7 +53,6 @@ from .measures import CLUSTER, Average, MetricResult
 from .models import ModelConfig, connect
 from .suite import Suite, SuiteError, TaskContext, output_json
 
-RESULTS = "results.jsonl"
 SERIAL_WINDOW = 64
 """Cases in flight against an endpoint that answers one request at a time (``serial``):
 it still gets one request at a time; the window lets them be sent step by step."""
@@ -176,6 +175,10 @@ async def run_suite(
                 )
                 stats = _added(stats, found)
             elif todo():
+                if options.budget is not None and suite.uses_model:
+                    earlier = earlier_records(options.out, suite.name, model.name)
+                    if line := options.budget.estimate(model.name, len(todo()), earlier):
+                        options.say(f"{suite.name} · {model.name}: {line}")
                 await _run_model(suite, model, judge, todo(), out, options, done, examples)
     info = RunInfo.model_validate_json((directory / "run.json").read_text())
     info.updated, info.cases, info.reused, info.origin = (

@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import _records as records
-from ._records import Record
+from ._records import RESULTS, Record
 from ._rundir import BatchStats, Fingerprint, RunInfo, latest_run, run_directory, write_atomically
-from ._runner import RESULTS, Options
+from ._runner import Options
 from ._runs import find_suite
 from .evaluate import Report, evaluate, one_at_a_time
 from .gates import EvalError, Floor

@@ -230,6 +230,21 @@ def test_a_budget_stops_the_run_cleanly_and_the_next_run_resumes(
     assert "stopped at the budget" not in (tmp_path / "runs" / "report.md").read_text()
 
 
+def test_a_budget_estimates_the_cost_from_the_last_recorded_run(
+    run: Callable[..., int], stub: StubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = f"stub@{stub.base_url}"
+    assert run("--max-tokens", "30", "--concurrency", "1", model=model) == 0
+    assert "estimated" not in "".join(capsys.readouterr())  # nothing recorded before it
+    # 15 tokens a case recorded; 6 cases left: 90 tokens, $0.0018 at $20 a million
+    assert run("--max-cost", "1", "--price", "stub=20,20", model=model) == 0
+    said = "".join(capsys.readouterr())
+    assert "about 90 tokens ($0.0018) for 6 case run(s), estimated from 2 recorded" in said
+    assert "over what is left" not in said
+    assert run("--max-tokens", "5", "--fresh", model=model) == 0
+    assert "over what is left of the budget: it will stop the run" in "".join(capsys.readouterr())
+
+
 def test_a_cost_budget_needs_a_price_and_counts_dollars(
     run: Callable[..., int], stub: StubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
