@@ -99,10 +99,10 @@ def tracer() -> Tracer | None:
     """The tracer to make spans with, or None: tracing is off (see the module's note)."""
     provider: Any = _explicit
     if provider is None:
-        if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
-            return None
         if "opentelemetry.trace" not in sys.modules and not _endpoint_set():
             return None  # nothing configured it: import nothing
+        if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+            return None
         provider = _global_or_env()
         if provider is None:
             return None
@@ -203,15 +203,16 @@ class SpanScope:
     """``with span(...) as handle``: a current span while the block runs; an exception
     leaving the block marks it failed and goes on."""
 
-    def __init__(self, name: str, attributes: Mapping[str, AttributeValue | None]) -> None:
-        self.name, self.attributes = name, attributes
+    def __init__(
+        self, tracer: Tracer | None, name: str, attributes: Mapping[str, AttributeValue | None]
+    ) -> None:
+        self.tracer, self.name, self.attributes = tracer, name, attributes
         self.manager: Any = None
 
     def __enter__(self) -> SpanHandle:
-        found = tracer()
-        if found is None:
+        if self.tracer is None:
             return OFF
-        self.manager = found.start_as_current_span(
+        self.manager = self.tracer.start_as_current_span(
             scrub(self.name),
             attributes=_clean(self.attributes),
             record_exception=False,  # an exception's text may quote an answer
@@ -229,15 +230,20 @@ class SpanScope:
 
 
 OFF = SpanHandle(None)
+NO_SPAN = SpanScope(None, "", {})
+"""What every span is when tracing is off: one shared no-op (no attribute is built)."""
 
 
 def span(name: str, attributes: Mapping[str, AttributeValue | None] | None = None) -> SpanScope:
     """A span named ``name`` around a block (a no-op when tracing is off)."""
-    return SpanScope(name, attributes or {})
+    found = tracer()
+    return NO_SPAN if found is None else SpanScope(found, name, attributes or {})
 
 
 def chat_span(model: str, step: str, base_url: object | None) -> SpanScope:
     """One typed call: every request of it, validation retries included."""
+    if tracer() is None:
+        return NO_SPAN
     host = urlsplit(str(base_url)) if base_url is not None else None
     return span(
         f"chat {model}",
