@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ import pytest
 from evals import CheckResult, Options, evaluate
 from evals.checks import Check
 from evals.suite import load_suites
-from patterns.core import configure_tracing
 from patterns.testing.stub import stub_server
 from tests.evals.test_library import model_answer
 
@@ -24,14 +22,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
 )
 
 KEY = "sk-proj-" + "Zq" * 20
-
-
-@pytest.fixture
-def exporter() -> Iterator[InMemorySpanExporter]:
-    found = InMemorySpanExporter()
-    configure_tracing(found)
-    yield found
-    configure_tracing()
 
 
 def quoting_a_key(case: object, output: object) -> CheckResult:

@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,7 +16,6 @@ import pytest
 from pydantic import BaseModel
 
 from patterns import LLM, Trace
-from patterns.core import configure_tracing
 from patterns.core._telemetry import tracer
 from patterns.core.plumbing import span
 from patterns.parallel import process_request
@@ -33,14 +31,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E4
 )
 
 KEY = "sk-live-" + "Q7" * 20
-
-
-@pytest.fixture
-def exporter() -> Iterator[InMemorySpanExporter]:
-    found = InMemorySpanExporter()
-    configure_tracing(found)
-    yield found
-    configure_tracing()
 
 
 @pytest.fixture
