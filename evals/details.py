@@ -71,9 +71,6 @@ class UsageDetail(BaseModel):
     latency_p50_s: float | None
     latency_p95_s: float | None
     cost_usd: float | None = None
-    latency_total_s: float | None = None
-    """The time spent waiting for answers, every request of every case (the endpoint's
-    side: prompt processing and generation, queueing included)."""
 
 
 Detail = Annotated[

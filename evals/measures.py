@@ -379,7 +379,6 @@ def usage(records: Sequence[Record], price: tuple[float, float] | None) -> list[
         latency_p50_s=metrics.percentile(seconds, 50),
         latency_p95_s=metrics.percentile(seconds, 95),
         cost_usd=None if price is None else (prompt * price[0] + completion * price[1]) / 1e6,
-        latency_total_s=sum(r.usage.latency_s for r in records),
     )
     errors = ErrorRate().compute(records)[0]
     errors.detail = detail

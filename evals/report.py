@@ -133,18 +133,9 @@ def _seconds(d: UsageDetail) -> str | None:
     return f"p50 {d.latency_p50_s:.2f} s, p95 {d.latency_p95_s:.2f} s"
 
 
-def _rate(d: UsageDetail) -> str | None:
-    """Answer tokens per second of waiting for answers: a model's speed as the run saw
-    it (on a local server, its generation rate, slowed by prompts and queueing)."""
-    if not d.latency_total_s or not d.completion_tokens:
-        return None
-    return f"{d.completion_tokens / d.latency_total_s:.1f}"
-
-
 USAGE_ROWS: list[tuple[str, Callable[[UsageDetail], str | None]]] = [
     ("usage.tokens", lambda d: f"{d.prompt_tokens:,} in, {d.completion_tokens:,} out"),
     ("usage.seconds_per_case", _seconds),
-    ("usage.output_tokens_per_s", _rate),
     ("usage.cost_usd", lambda d: None if d.cost_usd is None else f"${d.cost_usd:,.4f}"),
 ]
 """What a run used, beside its metrics wherever they are shown (a row only where some
