@@ -7,6 +7,7 @@ defined here, never ambient state read in another module."""
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 
 import httpx2
@@ -25,9 +26,45 @@ class Deferral:
 
 @dataclass
 class Waits:
-    """Seconds one case's requests spent queued (the runner subtracts them)."""
+    """Seconds one case was held by the queue (the runner subtracts them from its time):
+    while one of its requests waited and none of its others was being answered. Two
+    requests of one case queued at once (the parallel pattern's checks) hold it once,
+    and a request queued while another of the case's is answered holds it not at all:
+    queue times summed would count the same seconds twice, and a case's time could come
+    out below zero."""
 
     seconds: float = 0.0
+    queued: int = 0
+    answering: int = 0
+    held_since: float | None = None
+
+    def _update(self) -> None:
+        now = time.perf_counter()
+        held = self.queued > 0 and self.answering == 0
+        if held and self.held_since is None:
+            self.held_since = now
+        elif not held and self.held_since is not None:
+            self.seconds += now - self.held_since
+            self.held_since = None
+
+    def queue(self) -> None:
+        self.queued += 1
+        self._update()
+
+    def send(self) -> None:
+        """Out of the queue, and sent."""
+        self.queued -= 1
+        self.answering += 1
+        self._update()
+
+    def leave(self) -> None:
+        """Out of the queue, not sent (cancelled)."""
+        self.queued -= 1
+        self._update()
+
+    def answered(self) -> None:
+        self.answering -= 1
+        self._update()
 
 
 @dataclass

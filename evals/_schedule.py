@@ -29,7 +29,7 @@ import httpx2
 
 from patterns.core.plumbing import SENT_AT
 
-from ._case import NO_CASE, case_of
+from ._case import NO_CASE, Waits, case_of
 
 
 def prompt_key(request: httpx2.Request) -> str:
@@ -62,13 +62,16 @@ class PrefixOrder(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         key = prompt_key(request)
-        queued = time.perf_counter()
+        case = case_of(request)
+        waits = case.waits if case is not NO_CASE else Waits()  # no case: nothing to keep
+        waits.queue()
         if self.busy >= self.slots or self.waiting:
             waiter = _Waiter(key, asyncio.get_running_loop().create_future())
             self.waiting.append(waiter)
             try:
                 await waiter.ready
             except asyncio.CancelledError:
+                waits.leave()
                 if waiter in self.waiting:
                     self.waiting.remove(waiter)
                 else:  # granted as it was cancelled: pass the turn on
@@ -78,16 +81,21 @@ class PrefixOrder(httpx2.AsyncBaseTransport):
             self.busy += 1
         self.last = key
         self.sent += 1
-        if (case := case_of(request)) is not NO_CASE:
-            case.waits.seconds += time.perf_counter() - queued
+        waits.send()
         request.extensions[SENT_AT] = time.monotonic()
         try:
             response = await self.inner.handle_async_request(request)
         except BaseException:
+            waits.answered()
             self._release()
             raise
         assert isinstance(response.stream, httpx2.AsyncByteStream)
-        response.stream = _Releasing(response.stream, self._release)
+
+        def release() -> None:
+            waits.answered()
+            self._release()
+
+        response.stream = _Releasing(response.stream, release)
         return response
 
     def _release(self) -> None:

@@ -220,3 +220,37 @@ async def test_a_cases_context_rides_on_its_requests_and_its_header_is_not_sent_
         await transport.handle_async_request(request)
     assert [r.extensions[EXTENSION] for r in seen] == [mine, NO_CASE, NO_CASE]
     assert all(HEADER not in r.headers for r in seen)
+
+
+async def test_a_case_held_by_the_queue_with_two_requests_at_once_is_held_once() -> None:
+    """Another case's request holds the only slot for 0.2 s while one case sends two
+    requests at once (the parallel pattern's checks): that case was held 0.2 s, not the
+    0.45 s its two queue times add up to, and its own time (0.3 s elapsed, less the
+    hold) is never below zero."""
+    from evals._case import EXTENSION, CaseContext
+
+    class Endpoint(httpx2.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            await asyncio.sleep(float(request.headers["x-delay"]))
+            return httpx2.Response(200, stream=Body())
+
+    order = PrefixOrder(Endpoint(), slots=1)
+    mine, other = CaseContext(), CaseContext()
+
+    async def send(case: CaseContext, delay: float) -> None:
+        url = "http://h/v1/chat/completions"
+        headers = {"x-delay": str(delay)}
+        request = httpx2.Request("POST", url, headers=headers, json={"messages": []})
+        request.extensions[EXTENSION] = case
+        response = await order.handle_async_request(request)
+        await response.aclose()  # the answer read: the slot is free
+
+    started = asyncio.get_running_loop().time()
+    first = asyncio.create_task(send(other, 0.2))
+    await asyncio.sleep(0)  # the other case's request has the slot
+    await asyncio.gather(send(mine, 0.05), send(mine, 0.05))
+    elapsed = asyncio.get_running_loop().time() - started
+    await first
+    assert 0.15 < mine.waits.seconds < 0.25
+    assert elapsed - mine.waits.seconds > 0.08  # its two answers, one after the other
+    assert (mine.waits.queued, mine.waits.answering, mine.waits.held_since) == (0, 0, None)
