@@ -3,6 +3,8 @@
     text -> classify (new_event | modify_event | other, confidence)
               -> modify_event, but the message names no listed event (code): not a
                  change, so route again (new_event | other)
+              -> new_event, but the message gives no day and names a listed event
+                 (code): a change to it (modify_event)
               -> gate: "other", or below the threshold: rejected
               +-> new_event    -> event details (day copied, resolved in code) -> add
               +-> modify_event -> which of the events the message names (code finds
@@ -284,6 +286,18 @@ async def not_a_change(llm: LLM, text: str, decision: RouteDecision, calendar: C
     return await REROUTE(llm, text, trace)
 
 
+def a_change_after_all(decision: RouteDecision, calendar: Calendar, text: str,
+                       today: date) -> RouteDecision:  # fmt: skip
+    """A new event for which the message gives no day, in a message that names a listed
+    event, is a change to that event ("Include Nadia in the lunch with Ana", "the launch
+    meeting needs two hours"): a new event needs a day. The model still chooses the
+    event, or none (nothing is changed then)."""
+    if decision.request_type != "new_event" or find_day(text, today) or not named(calendar, text):
+        return decision
+    logger.info("routed as a new event, but it has no day and names a listed event: a change")
+    return decision.model_copy(update={"request_type": "modify_event"})
+
+
 def gate(decision: RouteDecision, threshold: float) -> RouteRejection | None:
     if decision.request_type == "other":
         return RouteRejection(reason="unsupported_request", detail=decision.description)
@@ -467,6 +481,7 @@ async def route_calendar_request(
     trace = trace if trace is not None else Trace()
     decision = await not_a_change(llm, text, await classify(llm, text, trace, examples),
                                   calendar, trace)  # fmt: skip
+    decision = a_change_after_all(decision, calendar, text, clock().date())
     logger.info("routed to %s (confidence %.2f)", decision.request_type, decision.confidence)
     if rejection := gate(decision, threshold):
         logger.warning("gate rejected the request: %s (%s)", rejection.reason, rejection.detail)

@@ -127,7 +127,7 @@ def _longest(text: str, today: date) -> tuple[date, str] | None:
     if ordinal := _ORDINAL_DAY.search(text):
         day = _month_day(ordinal[1], today)
         return (day, ordinal[1]) if day else None
-    day = _searched(text, today)
+    day = _searched(_CLOCK.sub(" ", text), today)  # "giovedì alle 16" is no 16th
     return (day, "") if day else None
 
 
@@ -165,6 +165,10 @@ def _convention(text: str, today: date) -> date | None:
         return _offset(offset, today)
     if text in ("end month", "last day month", "end this month"):
         return today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    if after := re.fullmatch(rf"({_WEEKDAY}) after next", text):  # a week after the next
+        return _next_weekday(after[1], today) + timedelta(days=7)
+    if nth := _NTH_WEEKDAY.fullmatch(text):
+        return _nth_weekday(nth, today)
     if week := re.fullmatch(rf"(?:next week ({_WEEKDAY})|({_WEEKDAY}) next week)", text):
         monday = today + timedelta(days=7 - today.weekday())
         return monday + timedelta(days=WEEKDAYS.index(week[1] or week[2]))
@@ -172,8 +176,47 @@ def _convention(text: str, today: date) -> date | None:
     if dated and len(dated) < len(words):  # "Friday December 4": the date, not the weekday
         return _month_day(" ".join(dated), today)
     if weekday := re.fullmatch(rf"(?:next )?({_WEEKDAY})", text):
-        return today + timedelta(days=(WEEKDAYS.index(weekday[1]) - today.weekday() - 1) % 7 + 1)
+        return _next_weekday(weekday[1], today)
     return _month_day(text, today)
+
+
+def _next_weekday(name: str, today: date) -> date:
+    """The first such weekday after today."""
+    return today + timedelta(days=(WEEKDAYS.index(name) - today.weekday() - 1) % 7 + 1)
+
+
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")  # fmt: skip
+_NTH_WEEKDAY = re.compile(
+    rf"(?P<n>[1-5]|last) (?P<weekday>{_WEEKDAY}) (?:in )?"
+    rf"(?P<month>month|next month|(?:{'|'.join(m[:3] for m in _MONTHS)})[a-z]*)"
+)
+"""The first Monday of December, the last Friday of the month (as normalised: "first"
+reads as 1, "of" and "the" are dropped)."""
+
+
+def _nth_weekday(match: re.Match[str], today: date) -> date | None:
+    """That weekday of that month: this year's, or next year's once it has passed."""
+    month_word = match["month"]
+    if month_word in ("month", "next month"):
+        first = today.replace(day=1)
+        if month_word == "next month":
+            first = (first + timedelta(days=32)).replace(day=1)
+        candidates = [first]
+    else:
+        number = next((i for i, m in enumerate(_MONTHS, 1) if m.startswith(month_word[:3])), 0)
+        candidates = [date(today.year + k, number, 1) for k in (0, 1)] if number else []
+    weekday = WEEKDAYS.index(match["weekday"])
+    for first in candidates:
+        days = [
+            day
+            for d in range(calendar.monthrange(first.year, first.month)[1])
+            if (day := first + timedelta(days=d)).weekday() == weekday
+        ]
+        n = len(days) if match["n"] == "last" else int(match["n"])
+        if n <= len(days) and (found := days[n - 1]) >= today:
+            return found
+    return None
 
 
 def _offset(match: re.Match[str], today: date) -> date | None:
@@ -246,8 +289,21 @@ def _searched(text: str, today: date) -> date | None:
     except (ValueError, OverflowError, TypeError, LookupError):
         return None
     for said, when in found:
-        if any(len(word) > 3 for word in re.findall(r"[^\W\d_]+", said)) and isinstance(
-            when, datetime
+        words = [w.lower() for w in re.findall(r"[^\W\d_]+", said)]
+        if (
+            any(len(word) > 3 for word in words)
+            and not set(words) <= _NOT_A_DAY
+            and isinstance(when, datetime)
         ):
             return when.date()
     return None
+
+
+_NOT_A_DAY = {
+    "minute", "minutes", "min", "mins", "hour", "hours", "hr", "hrs", "second", "seconds",
+    "half", "quarter", "an", "a", "one", "two", "three", "four", "five", "six", "ten",
+    "later", "earlier", "ago", "long", "for", "and",
+}  # fmt: skip
+"""Words of a span that names an amount of time, not a day: dateparser reads "two hours"
+and "30 minutes later" as today. "In two hours" and "45 minutes from now" keep their
+day (today)."""

@@ -31,6 +31,15 @@ FORMS = {
                             ("Thursday 2026-12-03", "2026-12-03")],
     "next week": [("Tuesday next week", "2026-12-01"), ("next week Wednesday", "2026-12-02"),
                   ("Wed next week", "2026-12-02")],
+    "a weekday after next": [("Tuesday after next", "2026-12-08"),
+                             ("Friday after next", "2026-12-04"),
+                             ("thurs after next", "2026-12-03")],
+    "a weekday of a month": [("the first Monday of December", "2026-12-07"),
+                             ("the second Tuesday in January", "2027-01-12"),
+                             ("the last Friday of the month", "2026-11-27"),
+                             ("the first Monday of next month", "2026-12-07"),
+                             ("the third Wed of Dec", "2026-12-16"),
+                             ("the first Monday of November", "2027-11-01")],
     "abbreviations and typos": [("tmrw", "2026-11-26"), ("tmr", "2026-11-26"),
                                 ("tomorow", "2026-11-26"), ("thurs", "2026-11-26"),
                                 ("Sat", "2026-11-28"), ("nxt tue", "2026-12-01"),
@@ -74,6 +83,12 @@ def test_what_names_no_day_resolves_to_none(phrase: str) -> None:
         ("Schedule a call at 3pm", None),  # a time alone names no day
         ("May I ask you something?", None),  # not the month
         ("Move the weekly standup to 10am and add Carol.", None),  # "to 10am" is no day
+        ("The board meeting needs two hours.", None),  # an amount of time is no day
+        ("Push it 30 minutes later", None),
+        ("Make the retro an hour long", None),
+        ("Call the bank in 2 hours", "2026-11-25"),  # an offset from now: today
+        ("Fissa una chiamata giovedì 3 dicembre alle 16.", "2026-12-03"),  # not the 16th
+        ("Marcar consulta médica na terça às 9h.", "2026-12-01"),
     ],
 )
 def test_code_finds_the_day_a_whole_message_names(text: str, expected: str | None) -> None:

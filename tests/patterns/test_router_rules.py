@@ -5,12 +5,15 @@ from datetime import date, datetime
 
 import pytest
 
-from patterns.calendar import ChangeError, Event, apply
+from patterns.calendar import ChangeError, Event, EventDetails, apply
 from patterns.router import checked, consistent, read_in_code
 
 WEDNESDAY = date(2026, 11, 25)
 REVIEW = Event(
     id="evt-1", name="Design review", start=datetime(2026, 11, 26, 11), participants=["Dana"]
+)
+REVIEW_DETAILS = EventDetails(
+    name="Design review", start=datetime(2026, 11, 26, 11), participants=["Dana"]
 )
 
 
@@ -148,3 +151,26 @@ def test_a_time_no_part_of_the_message_says_is_not_taken() -> None:
     said = read_in_code("move", {"day": "same", "start_time": "15:00"}, "Review to 3", WEDNESDAY,
                         REVIEW)  # fmt: skip
     assert said == {"day": "same", "start_time": "15:00"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Include Kim in the design review.", "modify_event"),  # names it, no day
+        ("The design review needs two hours.", "modify_event"),  # an amount is no day
+        ("Book a design review on Friday at 3pm.", "new_event"),  # a day: new
+        ("Lunch with Ana tomorrow", "new_event"),  # names no listed event
+        ("What time is the design review?", "other"),  # only new events are reconsidered
+    ],
+)
+def test_a_new_event_with_no_day_that_names_a_listed_event_is_a_change(
+    text: str, expected: str
+) -> None:
+    from patterns.calendar import Calendar
+    from patterns.router import RouteDecision, a_change_after_all
+
+    calendar = Calendar()
+    calendar.add(REVIEW_DETAILS)
+    routed = "other" if text.startswith("What") else "new_event"
+    decision = RouteDecision(description="x", request_type=routed, confidence_percent=90)
+    assert a_change_after_all(decision, calendar, text, WEDNESDAY).request_type == expected
