@@ -15,20 +15,33 @@ from ._days import WEEKDAYS
 # --- Clock times -------------------------------------------------------------------------------
 
 _TIME = re.compile(
-    r"\b(?:(?P<h12>1[0-2]|0?[1-9])(?:[:.](?P<m12>[0-5]\d))?\s*(?P<ampm>[ap])\.?\s?m\b\.?"
+    # a time with its part of the day: "3:30 in the afternoon", "8 in the evening"
+    r"\b(?:(?P<hpd>1[0-2]|0?[1-9])(?:[:.](?P<mpd>[0-5]\d))?\s*(?:o'?clock\s+)?"
+    r"(?:in the|at) (?P<pd>morning|afternoon|evening|night)\b"
+    r"|(?P<h12>1[0-2]|0?[1-9])(?:[:.](?P<m12>[0-5]\d))?\s*(?P<ampm>[ap])\.?\s?m\b\.?"
     r"|(?P<h24>[01]?\d|2[0-3]):(?P<m24>[0-5]\d)\b"
     # other languages' clock times: "14h30", "à 15h", "um 14 Uhr", "14.30 Uhr"
-    r"|(?P<hh>[01]?\d|2[0-3])h(?P<mh>[0-5]\d)\b|(?<=à )(?P<hfr>[01]?\d|2[0-3])\s?h\b"
+    r"|(?P<hh>[01]?\d|2[0-3])h(?P<mh>[0-5]\d)\b"
+    r"|(?:(?<=à )|(?<=às )|(?<=a las ))(?P<hfr>[01]?\d|2[0-3])\s?h\b"
     r"|(?P<hde>[01]?\d|2[0-3])(?:[.:](?P<mde>[0-5]\d))?\s?uhr\b"
     r"|(?P<word>noon|midday|midnight))",
     re.IGNORECASE,
 )
-_RANGE = re.compile(r"^\s*(?:to|until|till|-|–)\s*$", re.IGNORECASE)
+_RANGE = re.compile(
+    r"^\s*(?:to|until|till|til|'til|thru|through|-|–|—|bis|hasta|até|jusqu'à)\s*$",
+    re.IGNORECASE,
+)
 
 
 def _minutes(match: re.Match[str]) -> int:
     if match["word"]:
         return 0 if match["word"].lower() == "midnight" else 12 * 60
+    if match["pd"]:
+        hour = int(match["hpd"]) % 12
+        later = match["pd"].lower() in ("afternoon", "evening") or (
+            match["pd"].lower() == "night" and hour >= 6
+        )
+        return (hour + (12 if later else 0)) * 60 + int(match["mpd"] or 0)
     if match["h24"] is not None:
         return int(match["h24"]) * 60 + int(match["m24"])
     for hours, minutes in (("hh", "mh"), ("hfr", "hfr_none"), ("hde", "mde")):

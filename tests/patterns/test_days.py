@@ -122,6 +122,13 @@ def test_the_models_copy_is_used_only_if_the_message_holds_it() -> None:
         ("push it back an hour", None, None),  # an amount to move by is not a length
         ("make it 15 minutes shorter", None, None),
         ("Book 2 rooms at 3pm", "15:00", None),
+        ("a haircut on Friday, 3:30 in the afternoon", "15:30", None),  # part of the day
+        ("call at 8 in the evening", "20:00", None),
+        ("at 10 o'clock in the morning", "10:00", None),
+        ("11 at night", "23:00", None),
+        ("dinner on Saturday, 7pm til 10pm", "19:00", 180),  # "til" is a range too
+        ("Marcar consulta na terça às 9h", "09:00", None),  # a time, not nine hours
+        ("a 2h block at 3pm", "15:00", 120),  # "2h" alone is a length
     ],
 )
 def test_stated_times_and_lengths_are_read_by_code(
