@@ -127,7 +127,7 @@ def _longest(text: str, today: date) -> tuple[date, str] | None:
     if ordinal := _ORDINAL_DAY.search(text):
         day = _month_day(ordinal[1], today)
         return (day, ordinal[1]) if day else None
-    day = _searched(_CLOCK.sub(" ", text), today)  # "giovedì alle 16" is no 16th
+    day = _searched(text, today)
     return (day, "") if day else None
 
 
@@ -290,11 +290,14 @@ def _searched(text: str, today: date) -> date | None:
         return None
     for said, when in found:
         words = [w.lower() for w in re.findall(r"[^\W\d_]+", said)]
-        if (
-            any(len(word) > 3 for word in words)
-            and not set(words) <= _NOT_A_DAY
-            and isinstance(when, datetime)
-        ):
+        if not any(len(word) > 3 for word in words) or set(words) <= _NOT_A_DAY:
+            continue
+        if _CLOCK.search(said):  # "giovedì alle 16" is no 16th: the day without the time
+            without = _CLOCK.sub(" ", said).strip()
+            day = resolve_day(without, today) if re.search(r"[^\W\d_]", without) else None
+            if day is not None:
+                return day
+        elif isinstance(when, datetime):
             return when.date()
     return None
 

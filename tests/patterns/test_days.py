@@ -88,6 +88,8 @@ def test_what_names_no_day_resolves_to_none(phrase: str) -> None:
         ("Make the retro an hour long", None),
         ("Call the bank in 2 hours", "2026-11-25"),  # an offset from now: today
         ("Fissa una chiamata giovedì 3 dicembre alle 16.", "2026-12-03"),  # not the 16th
+        ("Fissa una chiamata con Luca giovedì alle 16.", "2026-11-26"),
+        ("Prenota una chiamata con Marco domani alle 15:00.", "2026-11-26"),
         ("Marcar consulta médica na terça às 9h.", "2026-12-01"),
     ],
 )
