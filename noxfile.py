@@ -119,7 +119,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def tests_lowest_openai(session: nox.Session) -> None:
     """The test suite with the lowest openai the package declares (``openai>=...``)."""
-    session.install("-e", ".[testing,evals]", f"openai=={OPENAI_FLOOR}")
+    session.install("-e", ".[testing,evals,otel]", f"openai=={OPENAI_FLOOR}")
     install_groups(session, "test")
     session.run("pytest", "--block-network", *session.posargs)
 
