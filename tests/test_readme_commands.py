@@ -87,3 +87,12 @@ def test_each_readme_command_names_what_exists(title: str, line: str) -> None:
         assert flags <= PYTEST_FLAGS, f"{line}: unknown flags {flags - PYTEST_FLAGS}"
     else:
         pytest.fail(f"{title}: a command this test does not know: {line!r}")
+
+
+def test_the_changelog_links_nothing_relative() -> None:
+    """The changelog is read at the repository's root and, through a link, as a page of
+    the documentation site: a relative link resolves in one place only, and the site's
+    strict build fails on it."""
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    relative = re.findall(r"\]\((?!https?://|#)([^)]+)\)", changelog)
+    assert not relative, f"relative links in CHANGELOG.md: {relative}"
