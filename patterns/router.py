@@ -40,9 +40,11 @@ from .calendar import (
     Calendar,
     ChangeError,
     ChangeKind,
+    Direction,
     Event,
     Minutes,
     People,
+    amounts,
     amounts_of_time,
     apply,
     calendar_link,
@@ -392,13 +394,30 @@ AMOUNTS: tuple[ChangeKind, ...] = ("shift", "set_length", "change_length")
 """The kinds that need an amount of time."""
 
 
+BY_DIRECTION: dict[Direction | None, ChangeKind] = {
+    "later": "shift", "earlier": "shift", "longer": "change_length",
+    "shorter": "change_length", None: "set_length",
+}  # fmt: skip
+"""The kind of change an amount of time makes, by its direction (``amounts``): a length
+stated outright is a new length; "by" an amount, its direction unsaid, is either."""
+
+
+def stated_kinds(text: str) -> list[ChangeKind]:
+    """The kinds of change the message's amounts of time make, in order."""
+    return list(dict.fromkeys(BY_DIRECTION[a.direction] for a in amounts(text)
+                              if a.direction in BY_DIRECTION))  # fmt: skip
+
+
 def consistent(kind: ChangeKind, text: str) -> ChangeKind:
     """A kind that agrees with what the message states: a new clock time stated outright
-    (with no length or range) is a move, whatever kind was chosen for it."""
+    (with no length or range) is a move, and an amount of time makes the kind its
+    direction says ("an hour long" a new length, "15 minutes shorter" a change of length,
+    "back a week" a shift), whatever kind was chosen for it."""
     start, length = stated_times(text)
     if start is not None and length is None and kind in AMOUNTS:
         return "move"
-    return kind
+    stated = stated_kinds(text)
+    return stated[0] if kind in AMOUNTS and stated and kind not in stated else kind
 
 
 def supported(chosen: Sequence[ChangeKind], text: str, today: date) -> list[ChangeKind]:
@@ -406,7 +425,8 @@ def supported(chosen: Sequence[ChangeKind], text: str, today: date) -> list[Chan
     a move needs a day or a clock time in the message, a shift or a length an amount of
     time, and one amount supports one such kind; adding or removing people is checked by
     its names (``read_in_code``)."""
-    kinds = list(dict.fromkeys(consistent(kind, text) for kind in chosen))
+    kinds = list(dict.fromkeys([*(consistent(kind, text) for kind in chosen),
+                                *stated_kinds(text)]))  # fmt: skip
     stated = stated_times(text)[0] is not None or find_day(text, today) is not None
     evidence = {"move": stated, **dict.fromkeys(AMOUNTS, says_a_length(text))}
     kept = [k for k in kinds if evidence.get(k, True)]
@@ -434,10 +454,27 @@ def read_in_code(
         return {"day": day, "start_time": start or kept}
     if kind == "set_length" and length is not None:
         return {"duration_minutes": length}
+    if kind in ("shift", "change_length"):
+        return {**values, **by_amount(kind, values, text)}
     if kind in ("add_people", "remove_people"):
         names = (joining if kind == "add_people" else leaving)(values["names"], event, text)
         return {"names": names} if names else None
     return values
+
+
+def by_amount(kind: ChangeKind, values: dict[str, Any], text: str) -> dict[str, int]:
+    """The minutes of a shift or a change of length as code reads them: the amount whose
+    direction makes this kind, signed by it ("15 minutes shorter": -15); an amount "by"
+    which it changes, signed as the model signed it; else none (the model's stands)."""
+    field = "minutes" if kind == "shift" else "by_minutes"
+    for amount in amounts(text):
+        if BY_DIRECTION.get(amount.direction) == kind:
+            return {field: amount.minutes * (-1 if amount.direction in ("earlier", "shorter")
+                                             else 1)}  # fmt: skip
+    for amount in amounts(text):
+        if amount.direction == "by":
+            return {field: amount.minutes * (-1 if values[field] < 0 else 1)}
+    return {}
 
 
 def checked(event: Event, text: str) -> Event:

@@ -122,6 +122,9 @@ PUBLIC = {
     },
     "patterns.calendar": {
         "run_on_demo_calendar",
+        "Amount",
+        "Direction",
+        "amounts",
         "amounts_of_time",
         "hour_said",
         "joining",

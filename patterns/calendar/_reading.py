@@ -9,6 +9,7 @@ change something), not from any dataset's wording.
 from __future__ import annotations
 
 import re
+from typing import Literal, NamedTuple
 
 from ._days import WEEKDAYS
 
@@ -92,13 +93,96 @@ def hour_said(start_time: str, text: str) -> bool:
 
 
 _AMOUNT = re.compile(
-    r"\b(?P<n>an? hour and an? half|half an?|\d+(?:\.\d+)?|an?|one|two|three|four)"
-    r"[\s-]*(?P<unit>hours?|hrs?|h|minutes?|mins?|m)?\b(?=(?P<after>\s*\w+)?)",
+    r"\b(?P<n>an? hour and an? half|(?:an? )?half(?: an?)?|(?:an? )?quarter(?: of an?)?|"
+    r"\d+(?:\.\d+)?|another|an?|one|two|three|four|five|six|ten|fifteen|twenty|thirty|"
+    r"forty[\s-]five|ninety)"
+    r"[\s-]*(?P<unit>hours?|hrs?|h|minutes?|mins?|m|days?|weeks?)?\b(?=(?P<after>\s*\w+)?)",
     re.IGNORECASE,
 )
-_NUMBER = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
-_RELATIVE = ("later", "earlier", "longer", "shorter", "before", "after", "back", "behind",
-             "forward", "ago", "over", "late", "early", "more", "less")  # fmt: skip
+_NUMBER = {"a": 1, "an": 1, "another": 1, "one": 1, "two": 2, "three": 3, "four": 4,
+           "five": 5, "six": 6, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30,
+           "ninety": 90}  # fmt: skip
+_UNIT = {"h": 60, "hr": 60, "hour": 60, "m": 1, "min": 1, "minute": 1, "day": 1440,
+         "week": 10080}  # fmt: skip
+
+Direction = Literal["later", "earlier", "longer", "shorter", "by"]
+"""Which way an amount of time changes an event: its start later or earlier, its length
+longer or shorter, or "by" (a change by the amount, its direction unsaid)."""
+_DIRECTIONS: dict[str, Direction] = {
+    **dict.fromkeys(("later", "back", "behind", "late", "out", "delay", "delayed",
+                     "postpone", "postponed", "push", "pushed"), "later"),
+    **dict.fromkeys(("earlier", "forward", "forwards", "early", "sooner", "ahead", "up"),
+                    "earlier"),
+    **dict.fromkeys(("longer", "more", "extra", "another", "additional", "over", "extend",
+                     "extended", "lengthen", "lengthened", "add"), "longer"),
+    **dict.fromkeys(("shorter", "less", "fewer", "shorten", "shortened", "cut", "trim",
+                     "reduce"), "shorter"),
+    "by": "by",
+}  # fmt: skip
+"""The words, after an amount or before it in its clause, that give its direction:
+grammar shared by every event's wording, not any dataset's."""
+_CLAUSE = re.compile(r"[.;:!?,]|\b(?:and|then|but)\b", re.IGNORECASE)
+_BEFORE = 4
+
+
+class Amount(NamedTuple):
+    """An amount of time the message states: its minutes, and its direction, or None for
+    a length stated outright ("make it 90 minutes")."""
+
+    minutes: int
+    direction: Direction | None
+
+
+def _amount(match: re.Match[str]) -> int | None:
+    amount, unit = match["n"].lower(), (match["unit"] or "").lower()
+    if "hour and" in amount:
+        return 90
+    if not unit or (unit in ("h", "m") and not amount[0].isdigit()):
+        return None
+    scale = _UNIT[unit.rstrip("s") if unit not in ("hrs",) else "hr"]
+    if "half" in amount:
+        number = 1.5 if "hour and" in amount else 0.5
+    elif "quarter" in amount:
+        number = 0.25
+    elif amount[0].isdigit():
+        number = float(amount)
+    else:
+        number = _NUMBER.get(amount.replace("-", " ").split()[0], 45 if "forty" in amount else 1)
+    return round(number * scale) or None
+
+
+def _direction(text: str, match: re.Match[str]) -> Direction | None:
+    if match["n"].lower() == "another":
+        return "longer"
+    after = (match["after"] or "").strip().lower()
+    if after in _DIRECTIONS and after != "by":
+        return _DIRECTIONS[after]
+    clause = _CLAUSE.split(text[: match.start()])[-1].lower().split()[-_BEFORE:]
+    found: list[Direction] = []
+    for word in reversed(clause):
+        if word in ("to", "into", "for"):  # "shorten it to 30 minutes": a length
+            break
+        if word in _DIRECTIONS:
+            found.append(_DIRECTIONS[word])
+    told = [d for d in found if d != "by"]
+    return told[0] if told else (found[0] if found else None)
+
+
+def amounts(text: str) -> list[Amount]:
+    """The amounts of time the message states, clock times aside, in order: "an hour
+    later" (60, later), "15 minutes shorter" (15, shorter), "an extra half hour" (30,
+    longer), "push it back by one hour" (60, later), "out a week" (10,080, later), "make
+    it 90 min" (90, a length)."""
+    times = [range(*m.span()) for m in _TIME.finditer(text)]
+    found = []
+    for match in _AMOUNT.finditer(text):
+        if any(match.start() in span for span in times):
+            continue
+        minutes, direction = _amount(match), _direction(text, match)
+        # a number of days or weeks that changes nothing by it is a date ("in two weeks")
+        if minutes is not None and (minutes < 24 * 60 or direction is not None):
+            found.append(Amount(minutes, direction))
+    return found
 
 
 _SAYS_LENGTH = re.compile(
@@ -114,23 +198,10 @@ def says_a_length(text: str) -> bool:
     return bool(_SAYS_LENGTH.search(text))
 
 
-_BY = ("back", "by", "forward", "out", "up", "later", "earlier")
-
-
-def _a_unit(amount: str, unit: str) -> bool:
-    return bool(unit) and (unit not in ("h", "m") or amount[0].isdigit())
-
-
 def amounts_of_time(text: str) -> int:
     """How many amounts of time the message states ("an hour", "30 minutes", "half an
     hour"), clock times not counted: each supports one change that needs an amount."""
-    times = [range(*m.span()) for m in _TIME.finditer(text)]
-    return sum(
-        1
-        for m in _AMOUNT.finditer(text)
-        if not any(m.start() in span for span in times)
-        and ("half" in m["n"].lower() or _a_unit(m["n"], (m["unit"] or "").lower()))
-    )
+    return len(amounts(text))
 
 
 def stated_length(text: str) -> int | None:
@@ -138,23 +209,8 @@ def stated_length(text: str) -> int | None:
     "half an hour": 30, "an hour and a half": 90, "a 45-minute call"), if any. An amount
     by which something moves or changes ("an hour later", "15 minutes shorter") is not a
     length."""
-    times = [range(*m.span()) for m in _TIME.finditer(text)]
-    for match in _AMOUNT.finditer(text):
-        if any(match.start() in span for span in times):
-            continue
-        amount, unit = match["n"].lower(), (match["unit"] or "").lower()
-        before = text[: match.start()].split()[-1:] or [""]
-        if (match["after"] or "").strip().lower() in _RELATIVE or before[0].lower() in _BY:
-            continue
-        if "half" in amount:
-            return 90 if "hour and" in amount else 30
-        if not unit or (unit in ("h", "m") and not amount[0].isdigit()):
-            continue
-        number = float(amount) if amount[0].isdigit() else _NUMBER[amount]
-        minutes = round(number * (60 if unit.startswith("h") else 1))
-        if 0 < minutes <= 24 * 60:
-            return minutes
-    return None
+    return next((a.minutes for a in amounts(text)
+                 if a.direction is None and a.minutes <= 24 * 60), None)  # fmt: skip
 
 
 # --- Titles ------------------------------------------------------------------------------------
