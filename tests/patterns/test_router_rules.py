@@ -174,3 +174,73 @@ def test_a_new_event_with_no_day_that_names_a_listed_event_is_a_change(
     routed = "other" if text.startswith("What") else "new_event"
     decision = RouteDecision(description="x", request_type=routed, confidence_percent=90)
     assert a_change_after_all(decision, calendar, text, WEDNESDAY).request_type == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a length stated outright
+        ("Make it an hour long.", [(60, None)]),
+        ("Half an hour is enough for the retro.", [(30, None)]),
+        ("shorten it to 30 minutes", [(30, None)]),  # "to": the length it gets
+        ("Make the sync an hour and a half", [(90, None)]),
+        ("a quarter of an hour will do", [(15, None)]),
+        # longer or shorter by an amount
+        ("Could it be 15 minutes shorter?", [(15, "shorter")]),
+        ("Give the planning session an extra half hour.", [(30, "longer")]),
+        ("Extend the retro by 20 minutes", [(20, "longer")]),
+        ("Trim the sync by ten minutes", [(10, "shorter")]),
+        ("Add another hour to the workshop", [(60, "longer")]),
+        # later or earlier by an amount, days and weeks too
+        ("Push the budget meeting back by one hour.", [(60, "later")]),
+        ("Push my dentist appointment out a week.", [(10_080, "later")]),
+        ("Move standup up 15 minutes", [(15, "earlier")]),
+        ("an hour and a half later", [(90, "later")]),
+        ("Bring the review forward two days", [(2_880, "earlier")]),
+        # by an amount, its direction unsaid
+        ("Move the review by 45 minutes", [(45, "by")]),
+        # two amounts, each its own direction
+        ("Move it 30 minutes later and make it two hours long.", [(30, "later"), (120, None)]),
+        # no amount: a date, a clock time, a bare number
+        ("Lunch in two weeks", []),
+        ("Push the standup to 10:30", []),
+        ("a bit longer", []),
+    ],
+)
+def test_amounts_of_time_are_read_with_their_direction(
+    text: str, expected: list[tuple[int, str | None]]
+) -> None:
+    from patterns.calendar import amounts
+
+    assert [tuple(a) for a in amounts(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("chosen", "text", "expected"),
+    [
+        (["shift"], "Make the yoga class an hour long.", ["set_length"]),
+        (["shift"], "Could the yoga class be 15 minutes shorter?", ["change_length"]),
+        (["set_length"], "Push the retro back 20 minutes.", ["shift"]),
+        (["change_length"], "Move the review by 45 minutes", ["change_length"]),  # either
+        # a kind stated but not chosen is made too (a two-part change)
+        (["move"], "Move the kickoff to Tuesday and make it 30 minutes.", ["move", "set_length"]),
+    ],
+)  # fmt: skip
+def test_an_amounts_direction_decides_its_kind(
+    chosen: list[str], text: str, expected: list[str]
+) -> None:
+    from patterns.router import supported
+
+    assert supported(chosen, text, WEDNESDAY) == expected  # type: ignore[arg-type]
+
+
+def test_code_reads_the_minutes_of_a_shift_or_a_change_of_length() -> None:
+    shorter = read_in_code("change_length", {"by_minutes": 15}, "15 minutes shorter, please",
+                           WEDNESDAY, REVIEW)  # fmt: skip
+    assert shorter == {"by_minutes": -15}  # signed by its direction, not the model
+    earlier = read_in_code("shift", {"minutes": -10}, "move it by half an hour",
+                           WEDNESDAY, REVIEW)  # fmt: skip
+    assert earlier == {"minutes": -30}  # "by": the model's sign, code's amount
+    assert read_in_code("shift", {"minutes": 5}, "a bit later", WEDNESDAY, REVIEW) == {
+        "minutes": 5
+    }  # no amount stated: the model's stands
