@@ -346,7 +346,7 @@ async def handle_modify_event(
     chosen = (await KINDS(llm, text, trace, system=system)).changes
     kinds = supported(chosen, text, today)
     changed, done = await make_changes(llm, text, event, kinds, clock, trace)
-    for kind in fallbacks(chosen, kinds, text):
+    for kind in fallbacks(chosen, kinds, text, event):
         if changed != event:
             break
         changed, done = await make_changes(llm, text, event, [kind], clock, trace)
@@ -380,11 +380,14 @@ async def make_changes(llm: LLM, text: str, event: Event, kinds: Sequence[Change
 
 
 def fallbacks(
-    chosen: Sequence[ChangeKind], tried: Sequence[ChangeKind], text: str
+    chosen: Sequence[ChangeKind], tried: Sequence[ChangeKind], text: str, event: Event
 ) -> list[ChangeKind]:
     """What to try, in turn, when the kinds tried change nothing: someone the message names
-    joining, the length it states, then the model's first choice as it stands."""
+    joining, someone in the event it names leaving, the length it states, then the
+    model's first choice as it stands."""
     order: list[ChangeKind] = ["add_people"]
+    if leaving(event.participants, event, text):
+        order.append("remove_people")
     if stated_length(text) is not None:
         order.append("set_length")
     return [k for k in dict.fromkeys([*order, *chosen[:1]]) if k not in tried]
@@ -445,7 +448,8 @@ def read_in_code(
     of this kind that the message states."""
     start, length = stated_times(text)
     if kind == "move":
-        found = None if values["day"] == SAME else day_of(values["day"], text, today)
+        # "same" where the message names a day: the message's day ("on Monday instead")
+        found = day_of("" if values["day"] == SAME else values["day"], text, today)
         # a day the message does not name (the model's own) is no move to another day
         day = found[0].isoformat() if found and found[1] != "model" else SAME
         # nor is a time no part of the message says

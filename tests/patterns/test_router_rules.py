@@ -45,6 +45,12 @@ def test_code_reads_the_stated_time_and_day_for_a_move() -> None:
     assert moved.start == datetime(2026, 12, 4, 19)
 
 
+def test_a_day_the_message_names_is_taken_where_the_model_answered_same() -> None:
+    text = "Dana asked whether the review could be on Monday instead, same time."
+    values = read_in_code("move", {"day": "same", "start_time": "same"}, text, WEDNESDAY, REVIEW)
+    assert values == {"day": "2026-11-30", "start_time": "same"}
+
+
 def test_a_move_that_keeps_its_day_keeps_it() -> None:
     values = read_in_code(
         "move", {"day": "same", "start_time": "15:00"}, "Review at 3pm.", WEDNESDAY, REVIEW
@@ -112,10 +118,13 @@ def test_a_kind_the_message_gives_no_evidence_for_is_dropped(
 def test_when_the_kinds_chosen_change_nothing_the_stated_ones_are_tried() -> None:
     from patterns.router import fallbacks
 
-    assert fallbacks(["move"], ["move"], "Add Dana and Eli to Friday's retro.") == ["add_people"]
-    assert fallbacks(["move"], [], "Change the retro to 30 minutes instead of an hour.") == [
-        "add_people", "set_length", "move"
-    ]  # fmt: skip
+    text = "Add Kim and Eli to Friday's retro."
+    assert fallbacks(["move"], ["move"], text, REVIEW) == ["add_people"]
+    assert fallbacks(["move"], [], "Change the retro to 30 minutes instead of an hour.",
+                     REVIEW) == ["add_people", "set_length", "move"]  # fmt: skip
+    # someone in the event, named: leaving is tried too
+    assert fallbacks(["move", "shift"], ["move"], "Dana won't be at the review, she's off sick.",
+                     REVIEW) == ["add_people", "remove_people", "shift"]  # fmt: skip
 
 
 def test_people_join_or_leave_only_as_the_message_names_them() -> None:
