@@ -96,7 +96,7 @@ class Budget:
 def earlier_records(out: Path, suite: str, model: str) -> list[Record]:
     """The records of ``model`` in the suite's latest run under ``out`` that has any."""
     for results in sorted((out / suite).glob(f"*/{records.RESULTS}"), reverse=True):
-        found = [r for r in records.read(results) if r.model == model]
+        found = [r for r in records.read(results, transcripts=False) if r.model == model]
         if found:
             return found
     return []

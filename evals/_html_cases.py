@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Iterator
 
 from ._records import Record
 from ._text import visible
@@ -36,7 +37,8 @@ def _cell(value: object) -> str:
 
 def transcript(record: Record, budget: int) -> str:
     """Each request: its messages and the raw answer, within ``budget`` characters."""
-    if not record.transcript:
+    exchanges = record.exchanges()
+    if not exchanges:
         return "–"
     parts, left = [], budget
 
@@ -47,7 +49,7 @@ def transcript(record: Record, budget: int) -> str:
         cut = "" if len(kept) == len(text) else f"… [{len(text):,} characters: results.jsonl]"
         return f"<pre>{_e(kept)}{_e(cut)}</pre>"
 
-    for number, exchange in enumerate(record.transcript, 1):
+    for number, exchange in enumerate(exchanges, 1):
         sent = "".join(
             f"<p class='role'>{_e(m.role)}</p>{shown(m.content)}" for m in exchange.messages
         )
@@ -70,52 +72,32 @@ def _verdict(record: Record) -> str:
     return "pass"
 
 
-def case_table(records: list[Record]) -> str:
-    """Every case run, failures and errors first, up to ``CASE_ROWS``."""
+def case_table(records: list[Record]) -> Iterator[str]:
+    """Every case run, failures and errors first, up to ``CASE_ROWS``: the table a row at
+    a time (each row's transcript read then, not held for every row at once)."""
     order = {"error": 0, "fail": 1, "pass": 2}
     ranked = sorted(records, key=lambda r: (order[_verdict(r)], r.suite, r.model, r.case, r.epoch))
     left_out = len(ranked) - CASE_ROWS
-    ranked = ranked[:CASE_ROWS]
-    head = (
-        "<tr>"
-        + "".join(
-            f"<th>{h}</th>"
-            for h in (
-                "verdict",
-                "suite",
-                "model",
-                "case",
-                "input",
-                "expected",
-                "output",
-                "checks",
-                "transcript",
-                "s",
-            )
-        )
-        + "</tr>"
-    )
-    rows = []
-    for r in ranked:
+    heads = ("verdict", "suite", "model", "case", "input", "expected", "output", "checks",
+             "transcript", "s")  # fmt: skip
+    yield '<table class="cases"><tr>' + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"
+    for r in ranked[:CASE_ROWS]:
         checks = "; ".join(
             f"{k}: {'✓' if c.passed else '✗' if c.passed is False else '·'} {_short(c.value, 30)}"
             + (f" ⚑ {_short(c.reason, 80)}" if c.reason else "")
             for k, c in r.checks.items()
         )
         output = r.error if r.error else r.output
-        rows.append(
+        yield (
             f'<tr class="{_verdict(r)}"><td>{_verdict(r)}</td><td>{_e(r.suite)}</td>'
             f"<td>{_e(r.model)}</td>"
             f"<td>{_e(r.case)}{f' #{r.epoch}' if r.epoch else ''}</td><td>{_cell(r.input)}</td>"
             f"<td>{_cell(r.expected)}</td><td>{_cell(output)}</td><td>{_e(checks)}</td>"
             f"<td>{transcript(r, EMBED_CHARS[_verdict(r)])}</td><td>{r.seconds:.2f}</td></tr>"
         )
-    more = (
-        f"<p>{left_out:,} more case runs (passing ones last) are in results.csv.</p>"
-        if left_out > 0
-        else ""
-    )
-    return f'<table class="cases">{head}{"".join(rows)}</table>{more}'
+    yield "</table>"
+    if left_out > 0:
+        yield f"<p>{left_out:,} more case runs (passing ones last) are in results.csv.</p>"
 
 
 def side_by_side(comparison: Comparison) -> str:

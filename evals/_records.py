@@ -14,10 +14,19 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from filelock import FileLock, Timeout
-from pydantic import BaseModel, Field, JsonValue, ValidationError
+from pydantic import (
+    BaseModel,
+    Field,
+    JsonValue,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from patterns import CallRecord, Usage
 from patterns.core import Exchange
@@ -53,7 +62,36 @@ class Record(BaseModel):
     calls: list[CallRecord] = Field(default_factory=list)
     transcript: list[Exchange] = Field(default_factory=list)
     """Every request the case sent and its raw answer, scrubbed, each text bounded
-    (``Options.transcript_chars``: a cut text says so)."""
+    (``Options.transcript_chars``: a cut text says so). Empty in the records read back
+    for metrics and reports (``evaluate()``'s, a run folder's): ``exchanges()`` reads it
+    from the results file."""
+
+    _on_disk: tuple[Path, int] | None = PrivateAttr(default=None)
+    """Where its line is (file, offset), when read back without its transcript."""
+
+    @field_validator("transcript", mode="wrap")
+    @classmethod
+    def _left_on_disk(cls, value: Any, handler: ValidatorFunctionWrapHandler,
+                      info: ValidationInfo) -> Any:  # fmt: skip
+        if isinstance(info.context, dict) and info.context.get(_TRANSCRIPTS) is False:
+            return []  # read back for metrics and reports: the transcript stays on disk
+        return handler(value)
+
+    def exchanges(self) -> list[Exchange]:
+        """Its transcript: held, or read from its line in the results file."""
+        if self.transcript or self._on_disk is None:
+            return self.transcript
+        path, offset = self._on_disk
+        try:
+            with path.open("rb") as f:
+                f.seek(offset)
+                line = _Transcript.model_validate_json(f.readline())
+        except (OSError, ValidationError, ValueError):
+            return []  # the file changed since: shown as no transcript
+        # never another case's: the line must still be this record's
+        return (
+            line.transcript if (line.suite, line.model, line.case, line.epoch) == self.key else []
+        )
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -62,6 +100,17 @@ class Record(BaseModel):
     def passed(self, check: str) -> bool | None:
         result = self.checks.get(check)
         return None if result is None else result.passed
+
+
+_TRANSCRIPTS = "transcripts"
+
+
+class _Transcript(BaseModel):
+    suite: str
+    model: str
+    case: str
+    epoch: int = 0
+    transcript: list[Exchange] = Field(default_factory=list)
 
 
 class ResultsLocked(EvalsError, RuntimeError):
@@ -151,18 +200,24 @@ def _repair_tail(path: Path) -> None:
         return
 
 
-def read(path: Path) -> list[Record]:
+def read(path: Path, transcripts: bool = True) -> list[Record]:
     """Every complete record, the latest per case; lines that do not decode are reported
-    and skipped (their cases run again)."""
+    and skipped (their cases run again). ``transcripts=False``: each record's transcript
+    is left on disk (``Record.exchanges`` reads it): a record is a third of the memory."""
     if not path.exists():
         return []
     latest: dict[tuple[str, str, str, int], Record] = {}
+    context = {_TRANSCRIPTS: transcripts}
+    offset = 0
     with path.open("rb") as f, bulk():
         for number, raw in enumerate(f, 1):
+            at, offset = offset, offset + len(raw)
             if not raw.endswith(b"\n"):
                 break  # a torn last line: repaired before the next append
             try:
-                record = Record.model_validate_json(raw)
+                record = Record.model_validate_json(raw, context=context)
+                if not transcripts:
+                    record._on_disk = (path, at)
             except (ValidationError, ValueError) as error:
                 logger.warning(
                     "%s: line %d is not a record (%s); it will run again",

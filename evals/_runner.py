@@ -159,7 +159,11 @@ async def run_suite(
     with traced, ResultsFile(path) as out:
         if options.fresh:
             out.discard()
-        kept = [r for r in records.read(path) if not (options.retry_errors and r.error)]
+        kept = [
+            r
+            for r in records.read(path, transcripts=False)
+            if not (options.retry_errors and r.error)
+        ]
         done = {r.key for r in kept}
         reused = sum((suite.name, m.name, c.id, e) in done for m in run_models for c, e in mine)
         if reused:
@@ -192,7 +196,8 @@ async def run_suite(
     write_atomically(directory / "run.json", info.model_dump_json(indent=1))
     wanted = {(c.id, e) for c, e in mine}
     names = {m.name for m in run_models}
-    final = [r for r in records.read(path) if (r.case, r.epoch) in wanted and r.model in names]
+    final = [r for r in records.read(path, transcripts=False)
+             if (r.case, r.epoch) in wanted and r.model in names]  # fmt: skip
     return SuiteRun(suite, directory, final, reused, info)
 
 

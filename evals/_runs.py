@@ -63,7 +63,7 @@ def from_disk(
                 "report shows the checks as they ran then. Run it again to apply this "
                 "version (answers come from the cache, with no new requests)."
             )
-        found = records.read(directory / "results.jsonl")
+        found = records.read(directory / "results.jsonl", transcripts=False)
         runs.append(SuiteRun(suite, directory, found, 0, info))
     return runs
 
@@ -71,12 +71,12 @@ def from_disk(
 def baseline_records(path: Path, suites: Sequence[Suite[Any, Any]]) -> list[Record]:
     """Records of an earlier --out folder (latest run of each suite) or of one run folder."""
     if (path / "results.jsonl").exists():
-        return records.read(path / "results.jsonl")
+        return records.read(path / "results.jsonl", transcripts=False)
     found: list[Record] = []
     for suite in suites:
         directory = latest_run(path, suite.name)
         if directory is not None:
-            found += records.read(directory / "results.jsonl")
+            found += records.read(directory / "results.jsonl", transcripts=False)
     if not found:
         raise EvalError(
             f"--baseline {path}: no results there for {', '.join(s.name for s in suites)}"
@@ -95,7 +95,10 @@ def runs_in(path: Path) -> dict[str, tuple[RunInfo, list[Record]]]:
         if not (folder / "results.jsonl").exists():
             continue
         info = RunInfo.model_validate_json((folder / "run.json").read_text())
-        found[info.fingerprint.suite] = (info, records.read(folder / "results.jsonl"))
+        found[info.fingerprint.suite] = (
+            info,
+            records.read(folder / "results.jsonl", transcripts=False),
+        )
     if not found:
         raise EvalError(f"{path}: no eval run there (no run.json with results)")
     return found

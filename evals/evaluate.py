@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -309,14 +309,15 @@ def write_reports(
     prices: dict[tuple[str, str], tuple[float, float]] | None = None,
 ) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    texts = {
-        "summary.json": summary.model_dump_json(indent=1),
-        "summary.md": report.pr_summary(summary),
-        "report.md": report.markdown(summary, found),
-        "report.html": html.render(summary, found),
-        "results.csv": report.csv_text(found, prices or {}),
-        "junit.xml": report.junit_xml(found, summary.floors),
+    # each written as it is made: never every report of a large run in memory at once
+    texts: dict[str, Callable[[], str]] = {
+        "summary.json": lambda: summary.model_dump_json(indent=1),
+        "summary.md": lambda: report.pr_summary(summary),
+        "report.md": lambda: report.markdown(summary, found),
+        "results.csv": lambda: report.csv_text(found, prices or {}),
+        "junit.xml": lambda: report.junit_xml(found, summary.floors),
     }
     for name, text in texts.items():
-        (out / name).write_text(text)
+        (out / name).write_text(text())
+    html.write(out / "report.html", summary, found)
     return [out / name for name in REPORT_FILES]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 from ._html_cases import case_table, side_by_side
 from ._records import Record
@@ -266,6 +267,20 @@ def detail_charts(summary: Summary) -> tuple[list[str], list[str], list[str]]:
 
 
 def render(summary: Summary, records: list[Record], title: str = "Eval report") -> str:
+    """The report page, whole."""
+    return "\n".join(pieces(summary, records, title))
+
+
+def write(path: Path, summary: Summary, records: list[Record], title: str = "Eval report") -> None:
+    """The report page, written as it is rendered (never whole in memory: a run of many
+    cases has a row, and a transcript, for each)."""
+    with path.open("w", encoding="utf-8") as out:
+        for number, piece in enumerate(pieces(summary, records, title)):
+            out.write(("\n" if number else "") + piece)
+
+
+def pieces(summary: Summary, records: list[Record], title: str) -> Iterator[str]:
+    """The page, a piece at a time, in order."""
     models = summary.model_names
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
@@ -329,11 +344,11 @@ def render(summary: Summary, records: list[Record], title: str = "Eval report") 
             + "".join(f"<li>{_e(f)}</li>" for f in summary.floors)
             + "</ul>"
         )
-    parts += [
+    parts.append(
         f"<h2>Cases ({len(records)})</h2>"
         "<p>Failures and errors first; click a value to see all of it, and a case's "
-        "transcript for every request it sent and the raw answer.</p>",
-        case_table(records),
-    ]
-    parts.append("</body></html>")
-    return "\n".join(parts)
+        "transcript for every request it sent and the raw answer.</p>"
+    )
+    yield from parts
+    yield from case_table(records)
+    yield "</body></html>"

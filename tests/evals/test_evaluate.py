@@ -194,18 +194,20 @@ def test_a_failing_case_shows_its_prompt_and_raw_answer_and_both_sides_of_a_chan
 ) -> None:
     worse = a_prompt_made_worse(suite_file, tmp_path)
     failing = next(r for r in worse.records if r.case == "t06")
-    assert failing.transcript[0].messages[0].role == "system"
-    assert failing.transcript[0].messages[0].content.startswith("You sort customer support")
-    assert failing.transcript[0].answer == '{"category": "other", "urgent": false}'
-    assert failing.transcript[0].finish_reason == "stop"
+    assert not failing.transcript  # left on disk: read when asked for
+    sent = failing.exchanges()
+    assert sent[0].messages[0].role == "system"
+    assert sent[0].messages[0].content.startswith("You sort customer support")
+    assert sent[0].answer == '{"category": "other", "urgent": false}'
+    assert sent[0].finish_reason == "stop"
     page = (tmp_path / "bad" / "report.html").read_text()
     assert "You sort customer support tickets." in page
     assert "{&quot;category&quot;: &quot;other&quot;, &quot;urgent&quot;: false}" in page
     assert "Side by side: baseline stub | stub" in page
     pair = worse.comparisons[0].changed[0]
     assert pair.kind == "regression"
-    assert "Urgent means" in pair.before.transcript[0].messages[0].content
-    assert "Urgent means" not in pair.after.transcript[0].messages[0].content
+    assert "Urgent means" in pair.before.exchanges()[0].messages[0].content
+    assert "Urgent means" not in pair.after.exchanges()[0].messages[0].content
     summary = (tmp_path / "bad" / "summary.md").read_text().splitlines()
     assert len(summary) <= 60
     assert any(line.startswith("- t0") and "regression" not in line for line in summary)

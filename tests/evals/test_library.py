@@ -316,6 +316,29 @@ def test_a_torn_tail_is_repaired_and_a_bad_line_runs_again(
     assert len(stub.requests) == 8  # the two lost cases came back from the cache
 
 
+def test_records_read_for_reports_leave_their_transcripts_on_disk(
+    run: Callable[..., int], stub: StubServer, tmp_path: Path
+) -> None:
+    assert run(model=f"stub@{stub.base_url}") == 0
+    path = latest_run(tmp_path / "runs", "triage") / "results.jsonl"  # type: ignore[operator]
+    whole = {r.case: r for r in records.read(path)}
+    light = records.read(path, transcripts=False)
+    assert all(whole[r.case].transcript for r in light)
+    assert not any(r.transcript for r in light)
+    # the same exchanges, read from each record's own line, and the rest of it alike
+    assert all(r.exchanges() == whole[r.case].transcript for r in light)
+    assert all(r.model_dump(exclude={"transcript"}) ==
+               whole[r.case].model_dump(exclude={"transcript"}) for r in light)  # fmt: skip
+    # a file rewritten since: no transcript shown, never another case's
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(reversed(lines)))
+    assert [r.exchanges() for r in light if r.case != light[len(light) // 2].case] == [
+        [] for _ in range(len(light) - 1)
+    ]
+    path.write_text("")
+    assert light[0].exchanges() == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
