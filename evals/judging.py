@@ -22,10 +22,12 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-
+if TYPE_CHECKING:
+    import numpy as np
+else:  # loaded when a statistic is first computed
+    from ._lazy import numpy as np
 from . import metrics
 from ._lazy import stats
 from ._records import Record

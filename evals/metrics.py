@@ -38,9 +38,12 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-
+if TYPE_CHECKING:
+    import numpy as np
+else:  # loaded when a statistic is first computed
+    from ._lazy import numpy as np
 from ._lazy import special, stats
 
 PRIOR = 0.5
