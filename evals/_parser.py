@@ -4,8 +4,8 @@ what it parses and prints what comes back)."""
 from __future__ import annotations
 
 import argparse
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from ._defaults import DEFAULT_CACHE, DEFAULT_MAX_ERROR_RATE, DEFAULT_OUT
 from .suites import GROUPS
@@ -24,7 +24,7 @@ def parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n")[0],
         epilog=EXIT_CODES,
     )
-    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    p.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = p.add_subparsers(
         dest="command", metavar="{run,compare,merge,cache,schema,cases-from-cassettes}"
     )
@@ -198,8 +198,14 @@ def _shard(text: str) -> tuple[int, int]:
     return int(number), int(total)
 
 
-def _version() -> str:
-    try:
-        return version("llm-workflow-patterns")
-    except PackageNotFoundError:
-        return "unknown"
+class _Version(argparse.Action):
+    """The version, looked up only when asked for (``importlib.metadata`` is not free)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("llm-workflow-patterns")
+        except PackageNotFoundError:
+            found = "unknown"
+        parser.exit(message=f"{parser.prog} {found}\n")

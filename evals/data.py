@@ -17,12 +17,14 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError
 
 from .errors import EvalsError
+
+if TYPE_CHECKING:
+    import yaml
 
 InputT = TypeVar("InputT")
 ExpectedT = TypeVar("ExpectedT")
@@ -36,9 +38,14 @@ expand to billions and hang whatever reads it."""
 
 Split = Literal["dev", "test"]
 
-SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's parser where PyYAML was built with it (about ten times faster), the same
-safe constructors either way."""
+
+def _safe_loader() -> Any:
+    """libyaml's parser where PyYAML was built with it (about ten times faster), the same
+    safe constructors either way. PyYAML is imported here, when a YAML file is read: a
+    run of a JSON Lines dataset never loads it."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class DatasetError(EvalsError, ValueError):
@@ -220,14 +227,17 @@ def read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise DatasetError(f"{path}: cannot read it: {error}") from None
+    import yaml
+
+    loader_type = _safe_loader()
     try:
-        node = yaml.compose(text, Loader=SafeLoader)
+        node = yaml.compose(text, Loader=loader_type)
     except yaml.YAMLError as error:
         raise DatasetError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
     if node is None:
         return None
     _check_size(path, node)
-    loader = SafeLoader(text)
+    loader = loader_type(text)
     try:
         return loader.construct_document(node)
     except yaml.YAMLError as error:  # a tag such as !!python/object: never constructed
@@ -239,6 +249,8 @@ def read_yaml(path: Path) -> Any:
 def _check_size(path: Path, root: yaml.Node) -> None:
     """Counts the nodes the document expands to (aliases included), in time linear in
     the distinct nodes, and refuses a document over the limits."""
+    import yaml
+
     sizes: dict[int, int] = {}
     visiting: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]

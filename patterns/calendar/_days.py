@@ -174,7 +174,10 @@ def _convention(text: str, today: date) -> date | None:
         return monday + timedelta(days=WEEKDAYS.index(week[1] or week[2]))
     dated = [w for w in words if w not in WEEKDAYS and w != "next"]
     if dated and len(dated) < len(words):  # "Friday December 4": the date, not the weekday
-        return _month_day(" ".join(dated), today)
+        day = _month_day(" ".join(dated), today)
+        named = {WEEKDAYS.index(w) for w in words if w in WEEKDAYS}
+        # a date on another weekday than the one named is no reading of it ("Friday, one")
+        return day if day is not None and day.weekday() in named else None
     if weekday := re.fullmatch(rf"(?:next )?({_WEEKDAY})", text):
         return _next_weekday(weekday[1], today)
     return _month_day(text, today)

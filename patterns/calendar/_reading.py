@@ -52,14 +52,24 @@ def _minutes(match: re.Match[str]) -> int:
     return hour * 60 + int(match["m12"] or 0)
 
 
+_SET_ASIDE = re.compile(
+    r"\b(?:not|instead of|rather than|forget|scrap|skip|drop|cancel|no longer)"
+    r"(?:\s+(?:the|my|our|at|about|around|that|this))*\s*$",
+    re.IGNORECASE,
+)
+"""Words right before a time that set it aside: grammar of negation and replacement."""
+
+
 def stated_times(text: str) -> tuple[str | None, int | None]:
     """The first clock time the message states, as HH:MM ("7:30pm" is 19:30, "noon" is
     12:00, "14h30" and "14 Uhr" too), and the length it states, in minutes: a range
     ("2pm to 5pm", "from 9am until 11am": 180 and 120), else a stated length ("for two
     hours", "a 45-minute call"), if any. A bare number ("at 3") is not a time: it could
-    be either half of the day. A time stated against another ("at 8pm, not 6:30") is the
-    first one."""
+    be either half of the day. A time the message sets aside ("not 6:30", "forget the
+    3pm slot", "instead of 2pm") is not the one it states, unless it states no other."""
     found = list(_TIME.finditer(text))
+    kept = [m for m in found if not _SET_ASIDE.search(text[max(0, m.start() - 40) : m.start()])]
+    found = kept or found
     length = stated_length(text)
     if not found:
         return None, length
@@ -125,6 +135,9 @@ _CLAUSE = re.compile(r"[.;:!?,]|\b(?:and|then|but)\b", re.IGNORECASE)
 _BEFORE = 4
 
 
+_FROM_NOW = re.compile(r"\b(?:in|within)\s*$", re.IGNORECASE)
+
+
 class Amount(NamedTuple):
     """An amount of time the message states: its minutes, and its direction, or None for
     a length stated outright ("make it 90 minutes")."""
@@ -179,8 +192,10 @@ def amounts(text: str) -> list[Amount]:
         if any(match.start() in span for span in times):
             continue
         minutes, direction = _amount(match), _direction(text, match)
-        # a number of days or weeks that changes nothing by it is a date ("in two weeks")
-        if minutes is not None and (minutes < 24 * 60 or direction is not None):
+        # a number of days or weeks that changes nothing by it is a date ("in two weeks"),
+        # and an amount from now a time ("in two hours", "within 30 minutes")
+        from_now = _FROM_NOW.search(text[max(0, match.start() - 8) : match.start()])
+        if minutes is not None and not from_now and (minutes < 24 * 60 or direction is not None):
             found.append(Amount(minutes, direction))
     return found
 

@@ -91,6 +91,10 @@ def test_what_names_no_day_resolves_to_none(phrase: str) -> None:
         ("Fissa una chiamata con Luca giovedì alle 16.", "2026-11-26"),
         ("Prenota una chiamata con Marco domani alle 15:00.", "2026-11-26"),
         ("Marcar consulta médica na terça às 9h.", "2026-12-01"),
+        # a number beside a weekday is a date only if it falls on that weekday
+        ("Organise a retro on Friday at 4pm, one hour.", "2026-11-27"),
+        ("Team lunch Friday, 2 tables", "2026-11-27"),
+        ("Dinner on Friday the 4th", "2026-12-04"),
     ],
 )
 def test_code_finds_the_day_a_whole_message_names(text: str, expected: str | None) -> None:
@@ -131,6 +135,14 @@ def test_the_models_copy_is_used_only_if_the_message_holds_it() -> None:
         ("dinner on Saturday, 7pm til 10pm", "19:00", 180),  # "til" is a range too
         ("Marcar consulta na terça às 9h", "09:00", None),  # a time, not nine hours
         ("a 2h block at 3pm", "15:00", 120),  # "2h" alone is a length
+        # a time set aside is not the one stated, wherever it stands
+        ("Forget the 3pm slot, book the vendor call at 4pm tomorrow instead.", "16:00", None),
+        ("Instead of 2pm, make the review 5pm", "17:00", None),
+        ("Scrap the 9:30 standup time; 10:15 works better", "10:15", None),
+        ("not at 3pm", "15:00", None),  # no other: the only time there is
+        # an amount from now is a time, not a length
+        ("Call the bank in two hours, at noon.", "12:00", None),
+        ("remind me within 30 minutes", None, None),
     ],
 )
 def test_stated_times_and_lengths_are_read_by_code(
