@@ -56,8 +56,33 @@ _CLOCK = re.compile(
 is a Monday, not the 10th)."""
 
 
+_OVERMORROW = re.compile(
+    r"\b(?:pasado mañana|depois de amanhã|dopodomani|übermorgen|après[- ]demain|"
+    r"the day after tomorrow|day after tomorrow)\b"
+)
+_COUNT = {"dos": 2, "dois": 2, "duas": 2, "due": 2, "zwei": 2, "deux": 2, "tres": 3,
+          "três": 3, "tre": 3, "drei": 3, "trois": 3, "cuatro": 4, "quatro": 4,
+          "quattro": 4, "vier": 4, "quatre": 4, "cinco": 5, "cinque": 5, "fünf": 5,
+          "cinq": 5}  # fmt: skip
+_UNIT_WORDS = {"días": "days", "dias": "days", "día": "day", "dia": "day", "giorni": "days",
+               "giorno": "day", "tage": "days", "tagen": "days", "jours": "days",
+               "jour": "day", "semanas": "weeks", "semana": "week", "settimane": "weeks",
+               "settimana": "week", "wochen": "weeks", "woche": "week", "semaines": "weeks",
+               "semaine": "week"}  # fmt: skip
+_COUNTED = re.compile(rf"\b({'|'.join(_COUNT)}|\d+)\s+({'|'.join(_UNIT_WORDS)})\b")
+"""A count of days or weeks in another language ("dentro de dos semanas", "tra 3
+giorni"): read as the English offset the conventions resolve. dateparser reads digits
+there but not number words, nor "pasado mañana" (it reads "mañana")."""
+
+
+def _counted(match: re.Match[str]) -> str:
+    count = _COUNT.get(match[1], match[1])
+    return f"{count} {_UNIT_WORDS[match[2]]}"
+
+
 def _normal(phrase: str) -> str:
     text = _CLOCK.sub(" ", phrase.lower())
+    text = _COUNTED.sub(_counted, _OVERMORROW.sub("overmorrow", text))
     text = text.replace("a fortnight", "2 weeks").replace("fortnight", "2 weeks")
     text = text.replace("'s", "")
     text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text)
@@ -99,7 +124,8 @@ def day_of(span: str, text: str, today: date) -> tuple[date, DaySource] | None:
 
 
 _KEYWORD = re.compile(
-    rf"^(?:{_WEEKDAY}|today|tonight|tomorrow|now|days?|weeks?|month|\d{{4}}-\d\d-\d\d|"
+    rf"^(?:{_WEEKDAY}|today|tonight|tomorrow|overmorrow|now|days?|weeks?|month|"
+    r"\d{4}-\d\d-\d\d|"
     r"jan\w*|feb\w*|mar\w*|apr\w*|may|jun\w*|jul\w*|aug\w*|sep\w*|oct\w*|nov\w*|dec\w*)$"
 )
 _ORDINAL_DAY = re.compile(r"\b(?:on )?the (\d{1,2})(?:st|nd|rd|th)\b", re.IGNORECASE)

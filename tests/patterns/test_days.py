@@ -170,3 +170,31 @@ def test_names_the_model_gave_are_kept_only_if_the_message_holds_them() -> None:
         "Call with the bank"
     )
     assert title_in("Team Meeting", "Schedule a team meeting next Tuesday") == "Team Meeting"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a count of days or weeks, as a word or a number, in other languages
+        ("Reunión de presupuesto dentro de dos semanas a las 11:00.", "2026-12-09"),
+        ("Chiamata con Luca tra due settimane", "2026-12-09"),
+        ("Consulta daqui a duas semanas", "2026-12-09"),
+        ("Cita en dos días", "2026-11-27"),
+        ("Termin in zwei Wochen", "2026-12-09"),
+        ("Rendez-vous dans trois jours", "2026-11-28"),
+        ("Treffen in 3 Tagen", "2026-11-28"),
+        # the day after tomorrow
+        ("Reserva para pasado mañana a las 10", "2026-11-27"),
+        ("Jantar depois de amanhã", "2026-11-27"),
+        ("Pranzo dopodomani alle 13", "2026-11-27"),
+        ("Mittagessen übermorgen", "2026-11-27"),
+        ("Déjeuner après-demain", "2026-11-27"),
+        # an English word that is a number elsewhere stays English
+        ("The report is due Friday", "2026-11-27"),
+    ],
+)
+def test_relative_days_in_other_languages_resolve_against_the_clock(
+    text: str, expected: str
+) -> None:
+    found = find_day(text, WEDNESDAY)
+    assert (found.isoformat() if found else None) == expected
