@@ -57,8 +57,7 @@ is a Monday, not the 10th)."""
 
 
 _OVERMORROW = re.compile(
-    r"\b(?:pasado mañana|depois de amanhã|dopodomani|übermorgen|après[- ]demain|"
-    r"the day after tomorrow|day after tomorrow)\b"
+    r"\b(?:pasado mañana|depois de amanhã|dopodomani|übermorgen|après[- ]demain)\b"
 )
 _COUNT = {"dos": 2, "dois": 2, "duas": 2, "due": 2, "zwei": 2, "deux": 2, "tres": 3,
           "três": 3, "tre": 3, "drei": 3, "trois": 3, "cuatro": 4, "quatro": 4,
@@ -82,7 +81,7 @@ def _counted(match: re.Match[str]) -> str:
 
 def _normal(phrase: str) -> str:
     text = _CLOCK.sub(" ", phrase.lower())
-    text = _COUNTED.sub(_counted, _OVERMORROW.sub("overmorrow", text))
+    text = _COUNTED.sub(_counted, _OVERMORROW.sub("day after tomorrow", text))
     text = text.replace("a fortnight", "2 weeks").replace("fortnight", "2 weeks")
     text = text.replace("'s", "")
     text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text)

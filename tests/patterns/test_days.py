@@ -110,6 +110,13 @@ def test_the_models_copy_is_used_only_if_the_message_holds_it() -> None:
     # the message names no day: the model's words, flagged
     assert day_of("tomorrow", "Lunch with Ana at noon", WEDNESDAY) == (date(2026, 11, 26), "model")
     assert day_of("whenever", "Lunch with Ana at noon", WEDNESDAY) is None
+    # a part of a longer day phrase is read as the whole phrase
+    after = "Set up a call with Priya the day after tomorrow at 10am."
+    assert day_of("tomorrow", after, WEDNESDAY) == (date(2026, 11, 27), "copied")
+    assert day_of("pasado mañana", "Cita pasado mañana", WEDNESDAY) == (
+        date(2026, 11, 27),
+        "copied",
+    )
 
 
 @pytest.mark.parametrize(
