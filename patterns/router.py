@@ -346,7 +346,7 @@ async def handle_modify_event(
     chosen = (await KINDS(llm, text, trace, system=system)).changes
     kinds = supported(chosen, text, today)
     changed, done = await make_changes(llm, text, event, kinds, clock, trace)
-    for kind in fallbacks(chosen, kinds, text, event):
+    for kind in fallbacks(chosen, kinds, text, event, today):
         if changed != event:
             break
         changed, done = await make_changes(llm, text, event, [kind], clock, trace)
@@ -380,13 +380,19 @@ async def make_changes(llm: LLM, text: str, event: Event, kinds: Sequence[Change
 
 
 def fallbacks(
-    chosen: Sequence[ChangeKind], tried: Sequence[ChangeKind], text: str, event: Event
+    chosen: Sequence[ChangeKind],
+    tried: Sequence[ChangeKind],
+    text: str,
+    event: Event,
+    today: date,
 ) -> list[ChangeKind]:
     """What to try, in turn, when the kinds tried change nothing: someone the message names
     joining, someone in the event it names leaving, the length it states, then the
     model's first choice as it stands."""
     order: list[ChangeKind] = ["add_people"]
-    if leaving(event.participants, event, text):
+    # a message that says when is about when: a participant it names is no one leaving
+    says_when = stated_times(text)[0] is not None or find_day(text, today) is not None
+    if not says_when and leaving(event.participants, event, text):
         order.append("remove_people")
     if stated_length(text) is not None:
         order.append("set_length")
@@ -448,8 +454,11 @@ def read_in_code(
     of this kind that the message states."""
     start, length = stated_times(text)
     if kind == "move":
-        # "same" where the message names a day: the message's day ("on Monday instead")
-        found = day_of("" if values["day"] == SAME else values["day"], text, today)
+        # "same" where the message names a day and no time: the message's day ("on Monday
+        # instead, same time"); with a time too, the model's "same" stands
+        same = values["day"] == SAME
+        found = None if same and start is not None else day_of("" if same else values["day"],
+                                                               text, today)  # fmt: skip
         # a day the message does not name (the model's own) is no move to another day
         day = found[0].isoformat() if found and found[1] != "model" else SAME
         # nor is a time no part of the message says

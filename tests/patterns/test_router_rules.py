@@ -51,6 +51,12 @@ def test_a_day_the_message_names_is_taken_where_the_model_answered_same() -> Non
     assert values == {"day": "2026-11-30", "start_time": "same"}
 
 
+def test_a_models_same_day_stands_where_the_message_states_a_time() -> None:
+    text = "Schedule the quarterly review offsite one week from tomorrow at 11am."
+    values = read_in_code("move", {"day": "same", "start_time": "same"}, text, WEDNESDAY, REVIEW)
+    assert values == {"day": "same", "start_time": "11:00"}
+
+
 def test_a_move_that_keeps_its_day_keeps_it() -> None:
     values = read_in_code(
         "move", {"day": "same", "start_time": "15:00"}, "Review at 3pm.", WEDNESDAY, REVIEW
@@ -119,12 +125,15 @@ def test_when_the_kinds_chosen_change_nothing_the_stated_ones_are_tried() -> Non
     from patterns.router import fallbacks
 
     text = "Add Kim and Eli to Friday's retro."
-    assert fallbacks(["move"], ["move"], text, REVIEW) == ["add_people"]
+    assert fallbacks(["move"], ["move"], text, REVIEW, WEDNESDAY) == ["add_people"]
     assert fallbacks(["move"], [], "Change the retro to 30 minutes instead of an hour.",
-                     REVIEW) == ["add_people", "set_length", "move"]  # fmt: skip
+                     REVIEW, WEDNESDAY) == ["add_people", "set_length", "move"]  # fmt: skip
     # someone in the event, named: leaving is tried too
     assert fallbacks(["move", "shift"], ["move"], "Dana won't be at the review, she's off sick.",
-                     REVIEW) == ["add_people", "remove_people"]  # fmt: skip
+                     REVIEW, WEDNESDAY) == ["add_people", "remove_people"]  # fmt: skip
+    # a message that says when: a participant it names is no one leaving
+    assert fallbacks(["move"], ["move"], "Put a review with Dana on my calendar for Thursday at "
+                     "11am.", REVIEW, WEDNESDAY) == ["add_people"]  # fmt: skip
 
 
 def test_people_join_or_leave_only_as_the_message_names_them() -> None:
