@@ -346,7 +346,7 @@ async def handle_modify_event(
     chosen = (await KINDS(llm, text, trace, system=system)).changes
     kinds = supported(chosen, text, today)
     changed, done = await make_changes(llm, text, event, kinds, clock, trace)
-    for kind in fallbacks(chosen, kinds, text, event, today):
+    for kind in fallbacks(chosen, kinds, text, event):
         if changed != event:
             break
         changed, done = await make_changes(llm, text, event, [kind], clock, trace)
@@ -380,19 +380,15 @@ async def make_changes(llm: LLM, text: str, event: Event, kinds: Sequence[Change
 
 
 def fallbacks(
-    chosen: Sequence[ChangeKind],
-    tried: Sequence[ChangeKind],
-    text: str,
-    event: Event,
-    today: date,
+    chosen: Sequence[ChangeKind], tried: Sequence[ChangeKind], text: str, event: Event
 ) -> list[ChangeKind]:
     """What to try, in turn, when the kinds tried change nothing: someone the message names
     joining, someone in the event it names leaving, the length it states, then the
     model's first choice as it stands."""
     order: list[ChangeKind] = ["add_people"]
-    # a message that says when is about when: a participant it names is no one leaving
-    says_when = stated_times(text)[0] is not None or find_day(text, today) is not None
-    if not says_when and leaving(event.participants, event, text):
+    # someone named as part of the event's own name ("1:1 with Priya") names the event
+    named_apart = [p for p in event.participants if p.lower() not in event.name.lower()]
+    if leaving(named_apart, event, text):
         order.append("remove_people")
     if stated_length(text) is not None:
         order.append("set_length")

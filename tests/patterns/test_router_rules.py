@@ -125,15 +125,18 @@ def test_when_the_kinds_chosen_change_nothing_the_stated_ones_are_tried() -> Non
     from patterns.router import fallbacks
 
     text = "Add Kim and Eli to Friday's retro."
-    assert fallbacks(["move"], ["move"], text, REVIEW, WEDNESDAY) == ["add_people"]
+    assert fallbacks(["move"], ["move"], text, REVIEW) == ["add_people"]
     assert fallbacks(["move"], [], "Change the retro to 30 minutes instead of an hour.",
-                     REVIEW, WEDNESDAY) == ["add_people", "set_length", "move"]  # fmt: skip
+                     REVIEW) == ["add_people", "set_length", "move"]  # fmt: skip
     # someone in the event, named: leaving is tried too
     assert fallbacks(["move", "shift"], ["move"], "Dana won't be at the review, she's off sick.",
-                     REVIEW, WEDNESDAY) == ["add_people", "remove_people"]  # fmt: skip
-    # a message that says when: a participant it names is no one leaving
-    assert fallbacks(["move"], ["move"], "Put a review with Dana on my calendar for Thursday at "
-                     "11am.", REVIEW, WEDNESDAY) == ["add_people"]  # fmt: skip
+                     REVIEW) == ["add_people", "remove_people"]  # fmt: skip
+    # someone named as part of the event's name names the event: no one leaving
+    one_on_one = REVIEW.model_copy(update={"name": "1:1 with Dana"})
+    assert fallbacks(["move"], ["move"], "Put a 1:1 with Dana on my calendar for Thursday at "
+                     "11am.", one_on_one) == ["add_people"]  # fmt: skip
+    assert fallbacks(["move"], ["move"], "Dana asked me to pull her out of Thursday's review.",
+                     REVIEW) == ["add_people", "remove_people"]  # fmt: skip
 
 
 def test_people_join_or_leave_only_as_the_message_names_them() -> None:
