@@ -2,7 +2,8 @@
 
     text -> extract event info -> gate -> parse details -> confirmation
                                    |
-                                   +-> rejected (not an event, or not confident enough)
+                                   +-> rejected (not an event, a change, or neither
+                                       confident enough nor a day and a time code reads)
 
 Each box is one typed LLM call; the gate is plain code. Run it on the embedded
 model with ``patterns-server exec -- python -m patterns.chain "Lunch with Ana
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -27,11 +28,13 @@ from .calendar import (
     People,
     StartTime,
     Title,
+    asks_a_question,
     asks_to_change,
     calendar_link,
     confirmation_text,
     day_of,
     describe,
+    find_day,
     people_in,
     says_a_length,
     stated_times,
@@ -180,10 +183,14 @@ async def extract_event_info(llm: LLM, text: str, trace: Trace) -> EventExtracti
     return await EXTRACT(llm, text, trace)
 
 
-def gate(extraction: EventExtraction, threshold: float, text: str) -> ChainRejection | None:
+def gate(
+    extraction: EventExtraction, threshold: float, text: str, today: date | None = None
+) -> ChainRejection | None:
     """New events only. A request to change an event that exists is stopped by code that
     reads the message (``asks_to_change``), whatever the model said; the details are
-    written by code too, so no text the model invented reaches a rejection or a log."""
+    written by code too, so no text the model invented reaches a rejection or a log.
+    Below the threshold, an event the model found still passes when code reads what an
+    event needs in the message (``states_when``, given ``today``)."""
     if asks_to_change(text):
         return ChainRejection(
             reason="change_to_existing_event",
@@ -194,7 +201,24 @@ def gate(extraction: EventExtraction, threshold: float, text: str) -> ChainRejec
         return ChainRejection(
             reason="not_calendar_event", detail="the message does not ask to schedule an event"
         )
+    if today is not None and states_when(text, today):
+        return None
     return confidence_gate(extraction.confidence, threshold, ChainRejection)
+
+
+def states_when(text: str, today: date) -> bool:
+    """Whether code reads a day (today or later) and a clock time in the message, and the
+    message does not end by asking something (``asks_a_question``). A small model's
+    token confidence that a message is an event is weak evidence (dev split: 26 of 86
+    new events below 0.7); a day and a time that code reads are strong evidence that
+    holds in any wording (dev: the gate's F1 0.67 → 0.82, false positives 0.23 → 0.24)."""
+    day = find_day(text, today)
+    return (
+        day is not None
+        and day >= today
+        and stated_times(text)[0] is not None
+        and not asks_a_question(text)
+    )
 
 
 async def parse_event_details(llm: LLM, text: str, clock: Clock, trace: Trace) -> ReadDetails:
@@ -258,7 +282,7 @@ async def process_calendar_request(
     extraction = await extract_event_info(llm, text, trace)
     logger.info("extracted: event=%s confidence=%.2f", extraction.is_calendar_event,
                 extraction.confidence)  # fmt: skip
-    if rejection := gate(extraction, threshold, text):
+    if rejection := gate(extraction, threshold, text, clock().date()):
         logger.warning("gate rejected the request: %s", rejection.reason)
         return ChainResult(outcome="rejected", extraction=extraction, rejection=rejection,
                            calls=trace.calls, usage=trace.usage)  # fmt: skip

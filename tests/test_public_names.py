@@ -126,6 +126,7 @@ PUBLIC = {
         "Direction",
         "amounts",
         "amounts_of_time",
+        "asks_a_question",
         "hour_said",
         "joining",
         "leaving",

@@ -57,6 +57,8 @@ class GateOutput(BaseModel):
     confidence: float
     changes_existing: bool = False
     """Code read the message as a change to an existing event (the gate stops it)."""
+    states_when: bool = False
+    """Code read a day and a clock time in it (the gate passes an event at any confidence)."""
     passed: bool
 
 
@@ -86,7 +88,8 @@ async def chain_gate(llm: LLM, text: str, context: TaskContext) -> GateOutput:
         is_calendar_event=extraction.is_calendar_event,
         confidence=extraction.confidence,
         changes_existing=asks_to_change(text),
-        passed=chain.gate(extraction, DEFAULT_THRESHOLD, text) is None,
+        states_when=chain.states_when(text, NOW.date()),
+        passed=chain.gate(extraction, DEFAULT_THRESHOLD, text, NOW.date()) is None,
     )
 
 
@@ -129,10 +132,11 @@ async def checks(llm: LLM, text: str, context: TaskContext) -> ParallelOutput:
 
 
 def _gate_score(output: GateOutput) -> float:
-    # The gate passes when the model says "event" with a confidence at the threshold: a
-    # non-event scores 0, so a sweep over thresholds in (0, 1] is the gate itself.
+    # The gate passes when the model says "event" with a confidence at the threshold, or
+    # with a day and a time code reads at any confidence (1): a non-event scores 0, so a
+    # sweep over thresholds in (0, 1] is the gate itself.
     passes = output.is_calendar_event and not output.changes_existing
-    return output.confidence if passes else 0.0
+    return (1.0 if output.states_when else output.confidence) if passes else 0.0
 
 
 QUICK = {"quick_group": "kind", "quick_per_group": 2}

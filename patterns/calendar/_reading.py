@@ -301,6 +301,20 @@ _TO_THE_CALENDAR = re.compile(
 )
 
 
+_POLITE = re.compile(
+    r"(?:^|[.!?]\s+)(?:(?:hey|hi|ok|so),?\s+)?(?:can|could|would|will)\s+(?:you|we|u)\b"
+    r"[^.!?]*\?\s*$",
+    re.IGNORECASE,
+)
+
+
+def asks_a_question(text: str) -> bool:
+    """Whether the message ends by asking something ("..., right?", "what's the best way
+    into town?"), a request put as a question aside ("Can you book ... at 1pm?"); a
+    question earlier in it ("Am I free Friday? If so, book ...") does not count."""
+    return text.rstrip().endswith("?") and not _POLITE.search(text)
+
+
 def asks_to_change(text: str) -> bool:
     """Whether the message asks to change, move, resize or cancel an event that already
     exists (or who is in it), rather than to create one: "move the design review to

@@ -54,7 +54,7 @@ async def test_a_non_event_is_rejected_at_the_gate(
 
 
 async def test_a_confidence_below_the_threshold_is_rejected(llm: LLM) -> None:
-    text = "Book a dentist appointment on Friday at 10:30."
+    text = "Book a dentist appointment on Friday."  # a day, but no time: not enough
     result = await process_calendar_request(text, llm=llm, clock=WEDNESDAY, threshold=0.99)
 
     assert result.extraction.is_calendar_event
@@ -63,6 +63,20 @@ async def test_a_confidence_below_the_threshold_is_rejected(llm: LLM) -> None:
     assert result.rejection.reason == "low_confidence"
     assert result.extraction.confidence < 0.99
     assert steps(result) == ["extract"]
+
+
+async def test_an_event_below_the_threshold_passes_on_the_day_and_time_code_reads(
+    llm: LLM,
+) -> None:
+    text = "Book a dentist appointment on Friday at 10:30."
+    result = await process_calendar_request(text, llm=llm, clock=WEDNESDAY, threshold=0.99)
+
+    assert result.extraction.is_calendar_event
+    assert result.extraction.confidence < 0.99
+    assert result.outcome == "confirmed"
+    assert steps(result) == ["extract", "details", "confirm"]
+    assert result.details is not None
+    assert result.details.start == datetime(2026, 11, 27, 10, 30)
 
 
 @pytest.mark.parametrize(

@@ -98,3 +98,41 @@ def test_the_models_choice_of_event_is_vetoed_without_evidence_in_the_message() 
     assert mentioned(standup, calendar, "Add Carol to the meeting with Alice")
     assert not mentioned(review, calendar, "Reschedule my dentist appointment")
     assert not mentioned(standup, calendar, "Move the budget meeting to Friday")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The train leaves at 7:45 tomorrow morning, right?", True),
+        ("My flight lands Friday at 6pm, what's the best way into town?", True),
+        ("Can you block two hours on Thursday for deep work, starting at 1pm?", False),
+        ("hey could u book lunch w/ Sara tmrw 1pm?", False),  # a request put as a question
+        ("Am I free Friday afternoon? If so, book a call with Zoe at 3pm.", False),
+        ("Lunch with Ana on Friday at noon.", False),
+    ],
+)
+def test_a_message_that_ends_by_asking_is_a_question(text: str, expected: bool) -> None:
+    from patterns.calendar import asks_a_question
+
+    assert asks_a_question(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Dinner with my parents on Sunday at 7pm.", True),
+        ("Prenota una chiamata con Marco domani alle 15:00.", True),  # any language
+        ("pls book lunch w/ sara tmrw 1pm", True),
+        ("Remind me what we decided at the 2pm meeting yesterday.", False),  # a past day
+        ("Lunch with Ana at noon", False),  # no day
+        ("Dentist on Friday", False),  # no time
+        ("Convert 14:30 to 12-hour time.", False),  # "12-hour" is no day
+        ("The train leaves at 7:45 tomorrow morning, right?", False),  # a question
+    ],
+)
+def test_the_chain_gate_reads_a_day_and_a_time_in_the_message(text: str, expected: bool) -> None:
+    from datetime import date
+
+    from patterns.chain import states_when
+
+    assert states_when(text, date(2026, 11, 25)) is expected
