@@ -132,11 +132,13 @@ async def checks(llm: LLM, text: str, context: TaskContext) -> ParallelOutput:
 
 
 def _gate_score(output: GateOutput) -> float:
-    # The gate passes when the model says "event" with a confidence at the threshold, or
-    # with a day and a time code reads at any confidence (1): a non-event scores 0, so a
-    # sweep over thresholds in (0, 1] is the gate itself.
+    # The model's probability that the message is a new event: its confidence where it
+    # says "event" (and code reads no change), else 0. The Brier score and ROC AUC are
+    # the model's; the sweep is the model's gate alone (the pattern's gate also passes an
+    # event on the day and time code reads, ``states_when``: the accuracy and F1 are the
+    # pattern's gate, from ``passed``).
     passes = output.is_calendar_event and not output.changes_existing
-    return (1.0 if output.states_when else output.confidence) if passes else 0.0
+    return output.confidence if passes else 0.0
 
 
 QUICK = {"quick_group": "kind", "quick_per_group": 2}
