@@ -333,7 +333,8 @@ def _searched(text: str, today: date) -> date | None:
 _NOT_A_DAY = {
     "minute", "minutes", "min", "mins", "hour", "hours", "hr", "hrs", "second", "seconds",
     "half", "quarter", "an", "a", "one", "two", "three", "four", "five", "six", "ten",
-    "later", "earlier", "ago", "long", "for", "and", "to", "time", "times",
+    "later", "earlier", "ago", "long", "for", "and", "at", "to", "time", "times", "noon",
+    "midday", "midnight",
 }  # fmt: skip
 """Words of a span that names an amount of time, not a day: dateparser reads "two hours"
 and "30 minutes later" as today. "In two hours" and "45 minutes from now" keep their
