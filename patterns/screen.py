@@ -4,8 +4,9 @@ beside the model's verdict, measured on its own (the ``screen`` and
 
     text -> normalise (compatibility forms, invisible characters, look-alike letters,
             case, spaces) -> readings (as written; decoded: base64, hex, rot13, digits
-            for letters, spaced-out letters) -> patterns by category of manipulation,
-            in English and in the languages users write in -> flags
+            for letters, spaced-out letters, layer within layer) -> patterns by
+            category of manipulation, in English and in the languages users write in
+            -> flags
 """
 
 from __future__ import annotations
@@ -153,10 +154,18 @@ SCREEN = {
 }
 
 _LOOKALIKES = str.maketrans(
-    # Cyrillic and Greek letters that look like Latin ones (lower case: text is folded first).
-    "аеорсухіјѕԁһӏԛԝɡαεοριτυνκηχ",
-    "aeopcyxijsdhlqwgaeopituvknx",
+    # Cyrillic and Greek letters that look like Latin ones, in both cases (a payload in
+    # base64 is case-sensitive, so the mapping keeps case).
+    "аеорсухіјѕԁһӏԛԝɡαεοριτυνκηχАВСЕНІЈКМОРЅТХУΑΒΕΗΙΚΜΝΟΡΤΥΧΖ",
+    "aeopcyxijsdhlqwgaeopituvknxABCEHIJKMOPSTXYABEHIKMNOPTYXZ",
 )
+
+
+def _unmasked(text: str) -> str:
+    """Compatibility forms folded, invisible format characters dropped, look-alike
+    letters mapped to Latin; case and spacing kept (an encoded payload needs both)."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").translate(_LOOKALIKES)
 
 
 def normalise(text: str) -> str:
@@ -164,49 +173,76 @@ def normalise(text: str) -> str:
     ligatures, non-breaking spaces), invisible format characters dropped (zero-width
     spaces and joiners, soft hyphens, direction marks), look-alike letters mapped to
     Latin, case folded, every run of whitespace one space."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return " ".join(text.casefold().translate(_LOOKALIKES).split())
+    return " ".join(_unmasked(text).casefold().split())
 
 
 _LEET = str.maketrans("013457@$", "oieastas")
 _SPACED = re.compile(r"(?<!\S)(?:\S ){1,}\S(?!\S)")
 
 
-def _joined(chunk: str) -> str:
-    """Words written with a space between their characters, joined ("i g n o r e")."""
-    return _SPACED.sub(lambda m: m.group(0).replace(" ", ""), chunk)
+def _joined(text: str) -> str:
+    """Words written with a space between their characters, joined ("i g n o r e"); a
+    wider gap is a space between words."""
+    return " ".join(
+        _SPACED.sub(lambda m: m.group(0).replace(" ", ""), chunk)
+        for chunk in re.split(r"\s{2,}", text)
+    )
 
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}){8,}\b")
+DEPTH = 3
+"""Layers of encoding read through (rot13 of base64 of hex is three)."""
+MAX_READ = 20_000
+"""Characters of a message the screen decodes (all of it is read as written)."""
 
 
 def _printable(data: bytes) -> str | None:
-    try:
-        decoded = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return decoded if decoded.isprintable() and any(c.isalpha() for c in decoded) else None
+    decoded = data.decode("utf-8", errors="ignore")  # a payload cut mid-character
+    shown = "".join(c for c in decoded if c.isprintable() or c.isspace())
+    return (
+        shown
+        if len(shown) >= 0.9 * max(len(decoded), 1) and any(c.isalpha() for c in shown)
+        else None
+    )
 
 
-def readings(text: str) -> list[str]:
-    """The text as the screen reads it, once normalised (``normalise``): as written, and
-    decoded the ways a payload is hidden: base64 and hex runs decoded, rot13, digits and
-    signs read as letters ("1gn0r3"), and spaced-out letters joined ("i g n o r e")."""
-    seen = normalise(text)
-    found = [seen, codecs.encode(seen, "rot13"), seen.translate(_LEET)]
-    found.append(normalise(" ".join(_joined(chunk) for chunk in re.split(r"\s{2,}", text))))
-    for run in _BASE64.findall(unicodedata.normalize("NFKC", text)):
+def _decoded(text: str) -> list[str]:
+    """The base64 and hex runs of a text, decoded (a run cut short is read as far as it
+    goes)."""
+    found = []
+    for run in _BASE64.findall(text):
+        whole = run.rstrip("=")
+        whole = whole[: len(whole) - len(whole) % 4]
         try:
-            decoded = _printable(base64.b64decode(run + "=" * (-len(run) % 4), validate=True))
+            decoded = _printable(base64.b64decode(whole, validate=True))
         except (binascii.Error, ValueError):
             continue
-        found += [normalise(decoded)] if decoded else []
+        found += [decoded] if decoded else []
     for run in _HEX.findall(text):
         decoded = _printable(bytes.fromhex(run))
-        found += [normalise(decoded)] if decoded else []
+        found += [decoded] if decoded else []
     return found
+
+
+def readings(text: str, depth: int = DEPTH) -> list[str]:
+    """The text as the screen reads it, once normalised (``normalise``): as written, and
+    decoded the ways a payload is hidden, layer within layer (``DEPTH``): rot13, digits
+    and signs read as letters ("1gn0r3"), spaced-out letters joined ("i g n o r e"), and
+    base64 and hex runs decoded, from the text with its disguises (invisible characters,
+    look-alike letters, fullwidth forms) taken off."""
+    plain = _unmasked(text[:MAX_READ])
+    joined = _joined(plain)
+    leet = plain.translate(_LEET)
+    layers = [plain, codecs.encode(plain, "rot13"), leet, codecs.encode(leet, "rot13"),
+              codecs.encode(plain, "rot13").translate(_LEET), joined,
+              joined.translate(_LEET), codecs.encode(joined, "rot13")]  # fmt: skip
+    found = [normalise(text), *(normalise(layer) for layer in layers[1:])]
+    if depth > 1:
+        for layer in layers:
+            for payload in _decoded(layer):
+                found += readings(payload, depth - 1)
+    return list(dict.fromkeys(found))
 
 
 def screen(text: str) -> list[ScreenFlag]:
