@@ -371,7 +371,9 @@ async def make_changes(llm: LLM, text: str, event: Event, kinds: Sequence[Change
         system = CHANGE_PROMPT.format(event=describe_event(changed), today=today_line(clock),
                                       fields=step.instructions)  # fmt: skip
         answer = await step(llm, text, trace, system=system)
-        values = read_in_code(kind, answer.model_dump(), text, today, changed)
+        # who leaves was in the event before this change (not someone it just added)
+        before = event if kind == "remove_people" else changed
+        values = read_in_code(kind, answer.model_dump(), text, today, before)
         if values is None:
             continue  # nothing of this kind that the message states
         changed = checked(apply(changed, kind, values, today), text)

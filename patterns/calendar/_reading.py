@@ -106,6 +106,7 @@ _AMOUNT = re.compile(
     r"\b(?P<n>an? hour and an? half|(?:an? )?half(?: an?)?|(?:an? )?quarter(?: of an?)?|"
     r"\d+(?:\.\d+)?|another|an?|one|two|three|four|five|six|ten|fifteen|twenty|thirty|"
     r"forty[\s-]five|ninety)"
+    r"(?:\s+(?P<between>more|extra|additional|fewer|less))?"  # "15 more minutes"
     r"[\s-]*(?P<unit>hours?|hrs?|h|minutes?|mins?|m|days?|weeks?)?\b(?=(?P<after>\s*\w+)?)",
     re.IGNORECASE,
 )
@@ -167,6 +168,8 @@ def _amount(match: re.Match[str]) -> int | None:
 def _direction(text: str, match: re.Match[str]) -> Direction | None:
     if match["n"].lower() == "another":
         return "longer"
+    if match["between"]:
+        return _DIRECTIONS[match["between"].lower()]
     after = (match["after"] or "").strip().lower()
     if after in _DIRECTIONS and after != "by":
         return _DIRECTIONS[after]

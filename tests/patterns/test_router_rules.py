@@ -212,6 +212,8 @@ def test_a_new_event_with_no_day_that_names_a_listed_event_is_a_change(
         ("Extend the retro by 20 minutes", [(20, "longer")]),
         ("Trim the sync by ten minutes", [(10, "shorter")]),
         ("Add another hour to the workshop", [(60, "longer")]),
+        ("It needs 15 more minutes", [(15, "longer")]),  # the direction before the unit
+        ("make it 5 fewer minutes", [(5, "shorter")]),
         # later or earlier by an amount, days and weeks too
         ("Push the budget meeting back by one hour.", [(60, "later")]),
         ("Push my dentist appointment out a week.", [(10_080, "later")]),
@@ -265,3 +267,25 @@ def test_code_reads_the_minutes_of_a_shift_or_a_change_of_length() -> None:
     assert read_in_code("shift", {"minutes": 5}, "a bit later", WEDNESDAY, REVIEW) == {
         "minutes": 5
     }  # no amount stated: the model's stands
+
+
+async def test_someone_added_is_not_removed_by_the_same_change() -> None:
+    """The kinds step chose adding and removing for "Noah is joining": whoever leaves must
+    have been in the event before the change (found on the fresh requests of 2026-12-07)."""
+    import json
+
+    from patterns import fixed_clock
+    from patterns.core import Trace
+    from patterns.router import make_changes
+    from patterns.testing.stub import Reply, stub_server
+
+    def script(body: dict[str, object]) -> Reply:
+        return Reply(json.dumps({"names": ["Noah"]}))
+
+    with stub_server(script) as stub:
+        changed, done = await make_changes(
+            stub.llm(), "Noah is joining the design review.", REVIEW,
+            ["add_people", "remove_people"], fixed_clock("2026-11-25T10:00:00"), Trace(),
+        )  # fmt: skip
+    assert changed.participants == ["Dana", "Noah"]
+    assert [d["change"] for d in done] == ["add_people"]
