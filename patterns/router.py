@@ -17,8 +17,10 @@ The model copies and chooses; code computes. Code finds the listed events the me
 names (a word of an event's name, its time, its people) and the model chooses among them
 (the answer's schema, and so the server's grammar, bounds it), so a message that names
 no listed event never changes one (it is routed again, as new or other); it chooses the
-kinds of change from a closed list; it copies the words that say when, which code
-resolves; and code reads the clock times and lengths the message states, on every path.
+kinds of change from a closed list (code makes them agree with the amounts of time the
+message states, by their direction: a length, longer or shorter, later or earlier); it
+copies the words that say when, which code resolves; and code reads the clock times and
+lengths the message states, on every path.
 Run it on the embedded model, on a seeded calendar, with
 ``patterns-server exec -- python -m patterns.router "Move the budget meeting to Friday at 3pm"``.
 """
