@@ -46,7 +46,11 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"|\b" + _THEIR_SETUP + r"\b.{0,100}?\b(no longer appl(y|ies)|(are|is) (now )?"
         r"(cancel+ed|void|lifted|revoked|suspended|off|disabled))"
         r"|\bnew (instructions?|rules|directives?|orders)\s*:"
-        r"|\bfrom now on\b.{0,100}?\byou\b.{0,100}?\b(only|never|always|must|answer|obey)\b"
+        # a new authority over the assistant, from a point in time or outright
+        r"|\b(from (now|this point|here) on|starting now|henceforth)\b"
+        r".{0,100}?\byou\b.{0,100}?\b(only|never|always|must|answer|obey|listen)\b"
+        r"|\bobey (only )?me\b|\b(listen|answer) (only )?to me (alone|only)\b"
+        r"|\bonly (obey|listen to|answer to) me\b"
     ),
     "system_prompt_request": (
         r"\bsystem prompt\b|\b(initial|original|hidden|secret|underlying) (prompt|"
@@ -107,6 +111,7 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
     "destructive_action": (
         r"\b(delete|remove|cancel|wipe|clear|erase|purge|drop)\b.{0,100}?"
         r"\b(all|every|everything|entire|whole)\b"
+        r"|\b(wipe|erase|purge|nuke)\b.{0,20}?\b(the|my|your|this) (calendar|schedule)\b"
     ),
     "data_exfiltration": (
         r"\b(send|e-?mail|forward|export|leak|share|upload|post|copy|transfer|grant)\b.{0,100}?"
