@@ -153,15 +153,17 @@ def _amount(match: re.Match[str]) -> int | None:
         return 90
     if not unit or (unit in ("h", "m") and not amount[0].isdigit()):
         return None
-    scale = _UNIT[unit.rstrip("s") if unit not in ("hrs",) else "hr"]
+    scale = _UNIT[unit.rstrip("s")]
     if "half" in amount:
-        number = 1.5 if "hour and" in amount else 0.5
+        number = 0.5
     elif "quarter" in amount:
         number = 0.25
     elif amount[0].isdigit():
         number = float(amount)
+    elif amount.startswith("forty"):
+        number = 45
     else:
-        number = _NUMBER.get(amount.replace("-", " ").split()[0], 45 if "forty" in amount else 1)
+        number = _NUMBER.get(amount.split()[0], 1)
     return round(number * scale) or None
 
 
