@@ -7,16 +7,14 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING, Any
 
 from patterns.server import ServerError, stop_on_sigterm
 
 from . import _cache as response_cache
-from . import report
 from ._batch import Batching
 from ._records import DiskFull
 from ._runner import Options
@@ -34,20 +32,36 @@ from .gates import Floor, known_metrics
 from .merge import merge
 from .models import ModelConfig, from_flag, load_models
 
-console = Console(stderr=True, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from . import report
+
+
+@cache
+def console() -> Console:
+    """rich's console on standard error, made (and rich imported) when first used."""
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
+
+
 EXIT_FLOOR, EXIT_USAGE, EXIT_IO, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 
 def print_summary(summary: report.Summary) -> None:
     from rich.table import Table
 
+    from . import report
+
     rows = report.headline_rows(summary)
     table = Table(*rows[0], title="Eval summary")
     for row in rows[1:]:
         table.add_row(*row)
-    console.print(table)
+    console().print(table)
     if judged := report.judge_line(summary, plain=True):
-        console.print(judged.replace("**", ""), markup=False, highlight=False)
+        console().print(judged.replace("**", ""), markup=False, highlight=False)
 
 
 def _prices(args: argparse.Namespace, models: list[ModelConfig]) -> dict[str, Any]:
@@ -80,8 +94,19 @@ def _models(args: argparse.Namespace) -> tuple[list[ModelConfig], ModelConfig | 
     return models, judge
 
 
+def _bar() -> AbstractContextManager[Progress | None]:
+    """A progress bar on a terminal; on none (a log, a pipe), none: nothing to redraw."""
+    if not sys.stderr.isatty():
+        return nullcontext()
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())  # fmt: skip
+    return Progress(*columns, console=console())
+
+
 def _progress(bar: Progress) -> Callable[[str, int, int], None]:
-    tasks: dict[str, TaskID] = {}
+    tasks: dict[str, Any] = {}
 
     def progress(label: str, done: int, total: int) -> None:
         if label not in tasks:
@@ -103,16 +128,11 @@ def run_command(args: argparse.Namespace) -> int:
         cases=set(args.case) or None, concurrency=args.concurrency,
         case_timeout=args.case_timeout, shard=args.shard,
         batch=Batching() if args.batch else None,
-        say=lambda text: console.print(text, markup=False, highlight=False),
+        say=lambda text: console().print(text, markup=False, highlight=False),
     )  # fmt: skip
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as bar:
-        options.progress = _progress(bar)
+    with _bar() as bar:
+        if bar is not None:
+            options.progress = _progress(bar)
         found = run_sync(
             aevaluate(
                 suites, models, judge=judge, options=options, baseline=args.baseline,
@@ -129,21 +149,23 @@ def run_command(args: argparse.Namespace) -> int:
 def _printed(found: Report, out: Path) -> int:
     print_summary(found.summary)
     for comparison in found.comparisons:
-        console.print(
+        console().print(
             f"{comparison.after} against {comparison.before}: "
             f"{len(comparison.regressions)} regression(s), {len(comparison.fixes)} fix(es) "
             f"over {comparison.pairs} paired cases"
         )
-    console.print(f"Reports: {out}/report.md, report.html, summary.json, results.csv, junit.xml")
+    console().print(f"Reports: {out}/report.md, report.html, summary.json, results.csv, junit.xml")
     for line in found.summary.gate:
-        console.print(f"Regression gate: {line}", markup=False)
+        console().print(f"Regression gate: {line}", markup=False)
     if found.failed:
-        console.print("Gates that failed:\n  " + "\n  ".join(found.failed), markup=False)
+        console().print("Gates that failed:\n  " + "\n  ".join(found.failed), markup=False)
         return EXIT_FLOOR
     return 0
 
 
 def compare_command(args: argparse.Namespace) -> int:
+    from . import report
+
     found = compare_runs(args.before, args.after)
     for comparison in found:
         sys.stdout.write("\n".join(report.comparison_markdown(comparison)) + "\n")
@@ -159,8 +181,8 @@ def cases_command(args: argparse.Namespace) -> int:
     found = cases_from_cassettes(args.folder, args.split)
     write_dataset(found, args.out)
     for skipped in found.skipped:
-        console.print(f"skipped {skipped}", markup=False, highlight=False)
-    console.print(
+        console().print(f"skipped {skipped}", markup=False, highlight=False)
+    console().print(
         f"wrote {len(found.cases)} case(s) to {args.out}, each marked review: {REVIEW}: "
         "the expected values are recorded answers; read them before reporting against them",
         markup=False,
@@ -183,24 +205,24 @@ def dispatch(args: argparse.Namespace) -> int:
             return cases_command(args)
         if args.command == "cache":
             removed = response_cache.clear(args.cache)
-            console.print(f"removed {removed} cached answer(s) from {args.cache}", markup=False)
+            console().print(f"removed {removed} cached answer(s) from {args.cache}", markup=False)
             return 0
         suites = resolve_suites([args.suite], None)
         sys.stdout.write(write_schema(suites[0].input_type, suites[0].expected_type) + "\n")
         return 0
     except DiskFull as error:
-        console.print(f"error: {error}", markup=False, highlight=False)
+        console().print(f"error: {error}", markup=False, highlight=False)
         return EXIT_IO
     except (EvalsError, ServerError) as error:
-        console.print(f"error: {error}", markup=False, highlight=False)
+        console().print(f"error: {error}", markup=False, highlight=False)
         return EXIT_USAGE
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
-        console.print(f"error: {where}{error.strerror or error}", markup=False, highlight=False)
+        console().print(f"error: {where}{error.strerror or error}", markup=False, highlight=False)
         return EXIT_IO
     except (KeyboardInterrupt, SystemExit, asyncio.CancelledError) as stop:
         if isinstance(stop, SystemExit) and stop.code in (0, None, EXIT_USAGE):
             raise
         signal = "SIGTERM" if isinstance(stop, SystemExit) else "interrupted"
-        console.print(f"Interrupted ({signal}): results so far are kept; run again to resume.")
+        console().print(f"Interrupted ({signal}): results so far are kept; run again to resume.")
         return EXIT_INTERRUPTED

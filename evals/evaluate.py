@@ -20,11 +20,10 @@ import contextlib
 import dataclasses
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from filelock import FileLock, Timeout
 
-from . import html, report
 from ._arguments import checked_call, checked_options, checked_prices
 from ._budget import Budget
 from ._defaults import DEFAULT_MAX_ERROR_RATE
@@ -39,6 +38,9 @@ from .gates import EvalError, Floor, check_floors, known_metrics, regressions
 from .measures import Measure, MetricResult
 from .models import ModelConfig, from_flag
 from .suite import Suite
+
+if TYPE_CHECKING:
+    from . import report
 
 T = TypeVar("T")
 REPORT_FILES = (
@@ -177,6 +179,8 @@ async def _evaluated(
         if report_only
         else [await run_suite(s, configs, judge_config, options) for s in chosen]
     )
+    from . import report  # when the runs are done: not before a first request
+
     with bulk():  # no collection scanning every record for each metric (2.9x at 100,000)
         for run in runs:
             measure(run, prices)
@@ -308,6 +312,8 @@ def write_reports(
     found: list[Record],
     prices: dict[tuple[str, str], tuple[float, float]] | None = None,
 ) -> list[Path]:
+    from . import html, report
+
     out.mkdir(parents=True, exist_ok=True)
     # each written as it is made: never every report of a large run in memory at once
     texts: dict[str, Callable[[], str]] = {

@@ -45,7 +45,10 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"(what|everything) you (were|have been) (told|given))\b"
         r"|\b" + _THEIR_SETUP + r"\b.{0,100}?\b(no longer appl(y|ies)|(are|is) (now )?"
         r"(cancel+ed|void|lifted|revoked|suspended|off|disabled))"
-        r"|\bnew (instructions?|rules|directives?|orders)\s*:"
+        r"|\bnew (instructions?|rules|directives?|orders|polic(y|ies))\s*:"
+        r"|\b(ignore|disregard|forget)\s+(all\s+|everything\s+)?(of\s+)?(the\s+)?above\b"
+        r"|\b(rules|restrictions|guidelines|limits) (don'?t|do not) (exist|apply|matter)\b"
+        r"|\byou (answer|report|listen) (only )?to\b.{0,40}?\bonly\b"
         # a new authority over the assistant, from a point in time or outright
         r"|\b(from (now|this point|here) on|starting now|henceforth)\b"
         r".{0,100}?\byou\b.{0,100}?\b(only|never|always|must|answer|obey|listen)\b"
@@ -62,7 +65,19 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         + _THEIR_SETUP
         + r"\b.{0,40}?\b(above|you (were|have been) given|you (follow|obey|operate under)|"
         r"verbatim|word for word|in full)"
-        r"|\b(what|which) (were you|have you been|are you) (told|given|instructed|programmed)"
+        r"|\b(what|which) (\w+ ){0,2}(were you|have you been|are you) (told|given|instructed|"
+        r"programmed)"
+        r"|\b(repeat|quote|print|output|recite|copy|write out|show)\b.{0,40}?\b(the )?(text|"
+        r"words|lines|messages?|everything) (above|before (this|my))\b"
+        r"|\b(starting|starts|begins?|beginning) with ['\"]?you are\b"
+        r"|\b(at|from) the (start|beginning) of (this|the|our) (conversation|chat|session)\b"
+        # the assistant's own instructions, however they are asked for
+        r"|\byour (own |system |original |initial |hidden |internal )?(instructions|rules|"
+        r"prompts?|guidelines|directives|programming)\b"
+        r"|\b(instructions|rules|prompts?|guidelines|directives) ((that )?you (were|are|have "
+        r"been)|(were|have) you( been)?) \w+ (with|under|on)\b"
+        r"|\b(developers?|creators?|operators?|makers?|programmers?) (tell|told|instruct\w*|"
+        r"ask\w*|program\w*|configur\w*) you\b|\bi have been pwned\b"
         r"|\b(what|which) " + _THEIR_SETUP + r" (do )?you (follow|have|obey|operate under)"
         r"|\b(text|message|content|everything) (that )?(came |comes |is )?(above|before) "
         r"(this|my) (message|line|conversation)"
@@ -73,6 +88,10 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"|\b(what|which|show|print|list|tell|give|reveal|paste)\b.{0,60}?\b(api[ _-]?keys?|"
         r"credentials|environment variables|env vars|[a-z]+_api_key)\b"
         r"|\b(confidential|marked secret|hidden instructions)\b"
+        r"|\byour (\w+ ){0,2}(api[ _-]?keys?|access tokens?|tokens|secret keys?|secrets|"
+        r"credentials|passwords?|environment variables)\b"
+        r"|\b" + _THEIR_SETUP + r" (that )?you (run|operate|work|were set up|were started) "
+        r"with\b|\bincluding (any|the|all|your) (api )?(keys|tokens|secrets|passwords)\b"
         r"|\b(exact|full|complete|original) (prompt|instructions|text) (the|that|your) "
         r"(developer|operator|system|creator)s?\b"
         r"|\bprompt (the|your) (developer|operator|creator)s? gave you\b"
@@ -107,6 +126,8 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"|#{2,} ?(system|admin|assistant|developer|instructions?)\b"
         r"|```\s*(system|admin|instructions?)\b"
         r"|\bbegin (admin|system|developer) (command|instructions?|mode|message)\b"
+        r"|(^|[.!?\n]\s*)(system|admin|administrator|developer|security|operator) "
+        r"(update|notice|message|override|alert|instruction|command)s?\s*:"
     ),
     "destructive_action": (
         r"\b(delete|remove|cancel|wipe|clear|erase|purge|drop)\b.{0,100}?"
@@ -118,6 +139,8 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"\b(passwords?|api keys?|credentials|tokens|secrets|contact (details|info\w*)|"
         r"(the )?(whole|entire|full|complete) calendar|(all|every) users?('s|')?|"
         r"other (users|people)('s)?|everyone's|full access|personal data)"
+        r"|\b(send|e-?mail|forward|export|share|upload|copy|transfer|cc|bcc)\b.{0,40}?"
+        r"\b(all|every|each)\b.{0,60}?\bto\s+\S+@\S+"
     ),
 }
 OTHER_LANGUAGES: dict[ScreenFlag, str] = {

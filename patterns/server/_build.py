@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -110,6 +109,8 @@ def _build(work: Path, target: Path) -> None:
         "--dest", str(work), f"llama-cpp-python=={LLAMA_CPP_PYTHON}",
     ])  # fmt: skip
     archive = next(work.glob("llama_cpp_python-*.tar.gz"))
+    import tarfile  # only when building: not on every import of the server's package
+
     with tarfile.open(archive) as sdist:
         sdist.extractall(work, filter="data")
     source = next(work.glob("llama_cpp_python-*/vendor/llama.cpp"))
