@@ -30,7 +30,8 @@ ScreenFlag = Literal[
 _THEIR_SETUP = (
     r"(instructions?|rules|prompts?|guidelines|guidance|polic(y|ies)|directives?|"
     r"configuration|config|settings|restrictions|limits|safeguards|safety( \w+)?|"
-    r"programming|setup)"
+    r"programming|setup|guardrails|constraints|boundaries|filters|context window|"
+    r"system message)"
 )
 """What an assistant is configured with: the object of every order about it."""
 
@@ -72,10 +73,15 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"|\b(starting|starts|begins?|beginning) with ['\"]?you are\b"
         r"|\b(at|from) the (start|beginning) of (this|the|our) (conversation|chat|session)\b"
         # the assistant's own instructions, however they are asked for
-        r"|\byour (own |system |original |initial |hidden |internal )?(instructions|rules|"
-        r"prompts?|guidelines|directives|programming)\b"
-        r"|\b(instructions|rules|prompts?|guidelines|directives) ((that )?you (were|are|have "
-        r"been)|(were|have) you( been)?) \w+ (with|under|on)\b"
+        r"|\byour (\w+ ){0,2}(instructions|rules|prompts?|guidelines|directives|programming|"
+        r"guardrails|constraints|limits|restrictions|context( window)?|configuration|setup|"
+        r"system message)\b"
+        # how it was set up, asked about or claimed
+        r"|\b(were|are|was) you (\w+ )?(configured|set up|programmed|instructed|trained|"
+        r"prompted|initiali[sz]ed)\b|\b(set|configured|programmed|prompted) you( up)?\b"
+        r"|\b(instructions|rules|prompts?|guidelines|directives|constraints|polic(y|ies)) "
+        r"((that )?you('ve| have| were| are| have been)?|(were|have) you( been)?) (\w+ ){1,2}"
+        r"(with|under|by|on)\b"
         r"|\b(developers?|creators?|operators?|makers?|programmers?) (tell|told|instruct\w*|"
         r"ask\w*|program\w*|configur\w*) you\b|\bi have been pwned\b"
         r"|\b(what|which) " + _THEIR_SETUP + r" (do )?you (follow|have|obey|operate under)"
@@ -105,9 +111,11 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"developer mode|god mode|jailbreak|unrestricted|unfiltered|uncensored)"
         r"|\bbehave (as|like) (a|an|the) (\w+ ){0,2}(ai|assistant|model|bot|system|admin\w*)\b"
         r"|\b(no|without (any )?)(rules|restrictions|limits|limitations|filters|guidelines|"
-        r"safeguards)\b.{0,30}?\b(ai|assistant|model|bot|mode|answer|respond)\b"
-        r"|\b(ai|assistant|model|bot)\b.{0,30}?\b(with|has|having) no (rules|restrictions|"
-        r"limits|limitations|filters|guidelines)\b"
+        r"safeguards|guardrails|constraints)\b.{0,30}?\b(ai|assistant|model|bot|mode|answer|"
+        r"respond)\b"
+        r"|\b(ai|assistant|model|bot)\b.{0,30}?\b((with|has|having) no|without( any)?) (rules|"
+        r"restrictions|limits|limitations|filters|guidelines|safeguards|guardrails|"
+        r"constraints)\b"
         # role-play and fiction as a frame for an order about the setup
         r"|\b(let'?s play a game|role-?play|pretend|imagine|hypothetically|in a story|"
         r"for a story|as a character)\b.{0,120}?\b(no rules|no restrictions|without "
@@ -115,10 +123,20 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"admin\w*|deleting|delete)\b"
         r"|\b(you had|you have|with) no (rules|restrictions|limits|guidelines)\b"
         r"|\b(safety|content) (rules|filters?|guidelines) (are|is) (now )?(switched |turned )?"
-        r"(off|disabled)\b|\bmaintenance mode\b|\bskip (all )?(the )?checks\b"
+        r"(off|disabled)\b|\bmaintenance mode\b"
+        r"|\bskip (all |any )?(the )?(checks|validation|verification|confirmations?)\b"
         r"|\b(new|updated) instructions (supersede|replace|override)\b"
         r"|\btreat everything (before|above) this\b.{0,30}?\b(void|invalid|cancel+ed)\b"
         r"|\bdo exactly what i say\b"
+        r"|\bstop (being|acting as) (a|an|the|my) (\w+ ){0,2}(assistant|bot|ai|model|"
+        r"scheduler)\b|\byou are (now )?(a|an) (\w+ ){0,2}(shell|terminal|interpreter|"
+        r"console)\b"
+        # (f) compliance demanded, authority claimed over it
+        r"|\byou (must|will|shall) (comply|obey)\b|\bthat'?s an order\b"
+        r"|\bi (hereby )?(authori[sz]e|order|command|instruct) you to\b"
+        # (g) an order addressed to the model inside the message
+        r"|\b(task|instruction|order|command|note|message)s? (for|to) (the|this) (ai|"
+        r"assistant|bot|model|llm)\b"
     ),
     "hidden_markup": (
         r"</?(system|assistant|user|instructions?|admin|developer|sys)\b[^>]*>"
@@ -141,6 +159,11 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"other (users|people)('s)?|everyone's|full access|personal data)"
         r"|\b(send|e-?mail|forward|export|share|upload|copy|transfer|cc|bcc)\b.{0,40}?"
         r"\b(all|every|each)\b.{0,60}?\bto\s+\S+@\S+"
+        r"|\b(send|e-?mail|mail|forward|export|share|upload|copy|transfer)\b.{0,40}?\b("
+        r"contacts?|contact list|address book|attendees|invitees|calendar|events)\b.{0,30}?"
+        r"\bto\s+\S+@\S+"
+        r"|\b(print|show|list|tell|give|reveal|dump|output)\b.{0,60}?\b(other|all|every) "
+        r"(users?|customers|accounts)\b"
     ),
 }
 OTHER_LANGUAGES: dict[ScreenFlag, str] = {
@@ -152,6 +175,10 @@ OTHER_LANGUAGES: dict[ScreenFlag, str] = {
         r"indicaciones|instructions|r[eè]gles|consignes|anweisungen|regeln|vorgaben|"
         r"istruzioni|regole|instru[cç][oõ]es|regras)\b"
         r"|(忽略|无视|忘记|忘掉).{0,20}?(指令|指示|规则|提示)"
+        r"|\b(olvida\w*|ignora\w*|oublie\w*|vergiss\w*|dimentica\w*|esque[cç]a\w*)\b.{0,40}?"
+        r"(\bte (dijeron|han dicho)|\bt'a (dit|été dit)|on t'a dit|\bdir gesagt|\bti (hanno|"
+        r"è stato) detto|\bte disseram|\blo anterior\b|\btout ce qui pr[eé]c[eè]de|"
+        r"\balles bisherige)"
     ),
     "system_prompt_request": (
         r"\b(prompt|mensaje|invite) (del? )?(sistema|syst[eè]me)\b|\bsystem-?prompt\b"
@@ -159,6 +186,10 @@ OTHER_LANGUAGES: dict[ScreenFlag, str] = {
         r"|\b(muestra\w*|revela\w*|montre\w*|r[eé]v[eè]le\w*|zeig\w*|verrate?\w*|"
         r"mostra\w*|rivela\w*)\b.{0,60}?\b(instrucciones|instructions|consignes|anweisungen|"
         r"istruzioni|instru[cç][oõ]es|prompt)\b"
+        # "your instructions" in any sentence, as in English
+        r"|\b(tus|tes|vos|deine|ihre|le tue|i tuoi|tuas|suas) (\w+ )?(instrucciones|reglas|"
+        r"instructions|r[eè]gles|consignes|anweisungen|regeln|istruzioni|regole|"
+        r"instru[cç][oõ]es|regras)\b"
     ),
     "role_change": (
         r"\b(sin|sans|ohne|senza|sem) (reglas|restricciones|r[eè]gles|restrictions|regeln|"
@@ -196,6 +227,11 @@ def _unmasked(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").translate(_LOOKALIKES)
 
 
+def _unaccented(text: str) -> str:
+    """The text with its letters' accents taken off (a reading beside the accented one)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def normalise(text: str) -> str:
     """The text as the screen reads it: compatibility forms folded (fullwidth letters,
     ligatures, non-breaking spaces), invisible format characters dropped (zero-width
@@ -206,11 +242,13 @@ def normalise(text: str) -> str:
 
 _LEET = str.maketrans("013457@$", "oieastas")
 _SPACED = re.compile(r"(?<!\S)(?:\S ){1,}\S(?!\S)")
+_SPELLED = re.compile(r"(?<![\w.*·-])(?:[^\W\d_][-.*·_]){2,}[^\W\d_](?![\w*·-])")
 
 
 def _joined(text: str) -> str:
-    """Words written with a space between their characters, joined ("i g n o r e"); a
-    wider gap is a space between words."""
+    """Words written with a space or a sign between their characters, joined ("i g n o r
+    e", "d-e-l-e-t-e"); a wider gap is a space between words."""
+    text = _SPELLED.sub(lambda m: re.sub(r"[-.*·_]", "", m.group(0)), text)
     return " ".join(
         _SPACED.sub(lambda m: m.group(0).replace(" ", ""), chunk)
         for chunk in re.split(r"\s{2,}", text)
@@ -258,7 +296,7 @@ def readings(text: str, depth: int = DEPTH) -> list[str]:
     decoded the ways a payload is hidden, layer within layer (``DEPTH``): rot13, digits
     and signs read as letters ("1gn0r3"), spaced-out letters joined ("i g n o r e"), and
     base64 and hex runs decoded, from the text with its disguises (invisible characters,
-    look-alike letters, fullwidth forms) taken off."""
+    look-alike letters, fullwidth forms) taken off; and once more without accents."""
     plain = _unmasked(text[:MAX_READ])
     joined = _joined(plain)
     leet = plain.translate(_LEET)
@@ -266,6 +304,7 @@ def readings(text: str, depth: int = DEPTH) -> list[str]:
               codecs.encode(plain, "rot13").translate(_LEET), joined,
               joined.translate(_LEET), codecs.encode(joined, "rot13")]  # fmt: skip
     found = [normalise(text), *(normalise(layer) for layer in layers[1:])]
+    found.append(_unaccented(found[0]))  # "muéstrame" read as "muestrame" too
     if depth > 1:
         for layer in layers:
             for payload in _decoded(layer):
