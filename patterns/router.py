@@ -5,6 +5,9 @@
                  change, so route again (new_event | other)
               -> new_event, but the message gives no day and names a listed event
                  (code): a change to it (modify_event)
+              -> modify_event, but the message states a whole event of its own (a day, a
+                 start, a length) and names listed events only by a word they share
+                 (code): a new event
               -> gate: "other", or below the threshold: rejected
               +-> new_event    -> event details (day copied, resolved in code) -> add
               +-> modify_event -> which of the events the message names (code finds
@@ -60,6 +63,7 @@ from .calendar import (
     leaving,
     listing,
     named,
+    named_whole,
     run_on_demo_calendar,
     says_a_length,
     stated_length,
@@ -302,6 +306,23 @@ def a_change_after_all(decision: RouteDecision, calendar: Calendar, text: str,
     return decision.model_copy(update={"request_type": "modify_event"})
 
 
+def a_new_event_after_all(decision: RouteDecision, calendar: Calendar, text: str,
+                          today: date) -> RouteDecision:  # fmt: skip
+    """A change for a message that states a whole event of its own (a day, a start and a
+    length, read by code) and names listed events only by a word they share with it, not
+    by all of a name nor by their people, is a new event ("Block 90 minutes on Tuesday at
+    9am for roadmap planning" beside the "Planning session"): the model still fills in
+    the new event's details."""
+    if decision.request_type != "modify_event" or find_day(text, today) is None:
+        return decision
+    start, length = stated_times(text)
+    events = named(calendar, text)
+    if start is None or length is None or not events or any(named_whole(e, text) for e in events):
+        return decision
+    logger.info("routed as a change, but it states a whole new event sharing a word: new")
+    return decision.model_copy(update={"request_type": "new_event"})
+
+
 def gate(decision: RouteDecision, threshold: float) -> RouteRejection | None:
     if decision.request_type == "other":
         return RouteRejection(reason="unsupported_request", detail=decision.description)
@@ -532,6 +553,7 @@ async def route_calendar_request(
     decision = await not_a_change(llm, text, await classify(llm, text, trace, examples),
                                   calendar, trace)  # fmt: skip
     decision = a_change_after_all(decision, calendar, text, clock().date())
+    decision = a_new_event_after_all(decision, calendar, text, clock().date())
     logger.info("routed to %s (confidence %.2f)", decision.request_type, decision.confidence)
     if rejection := gate(decision, threshold):
         logger.warning("gate rejected the request: %s (%s)", rejection.reason, rejection.detail)

@@ -17,6 +17,7 @@ from ._changes import (
     listing,
     mentioned,
     named,
+    named_whole,
 )
 from ._days import WEEKDAYS, DaySource, day_of, find_day, resolve_day
 from ._demo import demo_calendar, run_on_demo_calendar
@@ -88,6 +89,7 @@ __all__ = [
     "listing",
     "mentioned",
     "named",
+    "named_whole",
     "people_in",
     "resolve_day",
     "resolve_start",

@@ -111,6 +111,20 @@ def named(calendar: Calendar, text: str) -> list[Event]:
     ]
 
 
+def named_whole(event: Event, text: str) -> bool:
+    """Whether the message names ``event`` by all of its name (a typo of a word allowed,
+    "with" and articles aside) or by one of its people: more than a word it shares with
+    something new ("roadmap planning" beside the "Planning session")."""
+    said = {w.strip(".,!?;:'\"()").lower() for w in text.split()}
+    said |= {re.sub(r"['’]s$", "", w) for w in said}
+    name = [w.strip(".,!?;:'\"()").lower() for w in event.name.split()]
+    people = {w.lower() for p in event.participants for w in p.split()}
+    return all(_alike(w, said) for w in name if w not in _LINKS) or bool(people & said)
+
+
+_LINKS = frozenset({"with", "the", "a", "an", "of", "and", "for"})
+
+
 def joining(names: list[str], event: Event, text: str) -> list[str]:
     """The names given for people to add that the message writes as names (a capital
     first letter), that are not in the event already, nor a word of its name, nor a day."""

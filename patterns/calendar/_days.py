@@ -322,7 +322,8 @@ def _searched(text: str, today: date) -> date | None:
             continue
         if _CLOCK.search(said):  # "giovedì alle 16" is no 16th: the day without the time
             without = _CLOCK.sub(" ", said).strip()
-            day = resolve_day(without, today) if re.search(r"[^\W\d_]", without) else None
+            rest = {w.lower() for w in re.findall(r"[^\W\d_]+", without)}
+            day = resolve_day(without, today) if rest and not rest <= _NOT_A_DAY else None
             if day is not None:
                 return day
         elif isinstance(when, datetime):
@@ -334,8 +335,8 @@ _NOT_A_DAY = {
     "minute", "minutes", "min", "mins", "hour", "hours", "hr", "hrs", "second", "seconds",
     "half", "quarter", "an", "a", "one", "two", "three", "four", "five", "six", "ten",
     "later", "earlier", "ago", "long", "for", "and", "at", "to", "time", "times", "noon",
-    "midday", "midnight",
+    "midday", "midnight", "from", "until", "till",
 }  # fmt: skip
 """Words of a span that names an amount of time, not a day: dateparser reads "two hours"
-and "30 minutes later" as today. "In two hours" and "45 minutes from now" keep their
-day (today)."""
+and "30 minutes later" as today, "two hours, from 2pm" too. "In two hours" and "45
+minutes from now" keep their day (today)."""

@@ -34,6 +34,32 @@ _RANGE = re.compile(
 )
 
 
+_HALF_RANGE = re.compile(
+    # a range whose first time takes its part of the day from the second: "2-4pm", "9 to
+    # 10:30am", "10:30 to 11am"
+    r"(?<![\w:./–-])(?P<h>1[0-2]|0?[1-9])(?::(?P<m>[0-5]\d))?\s*(?:-|–|—|to|until|till)\s*"
+    r"(?=(?:1[0-2]|0?[1-9])(?::[0-5]\d)?\s*[ap]\.?\s?m\b)",
+    re.IGNORECASE,
+)
+
+
+_A_MONTH_BEFORE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s*$", re.IGNORECASE
+)
+
+
+def _half_range(text: str, end: re.Match[str]) -> int | None:
+    """The start of a range like "2-4pm" that ends at ``end``, in minutes: the end's part of
+    the day, or the other part if that would put the start after the end ("11-1pm")."""
+    found = next((m for m in _HALF_RANGE.finditer(text) if m.end() == end.start()), None)
+    if found is None or _A_MONTH_BEFORE.search(text[: found.start()]):
+        return None  # "Dec 3-4pm" is a day, then a time
+    start = int(found["h"]) % 12 * 60 + int(found["m"] or 0)
+    finish = _minutes(end)
+    start += 12 * 60 if finish >= 12 * 60 else 0
+    return start if start < finish else start - 12 * 60 if start >= 12 * 60 else None
+
+
 def _minutes(match: re.Match[str]) -> int:
     if match["word"]:
         return 0 if match["word"].lower() == "midnight" else 12 * 60
@@ -63,7 +89,7 @@ _SET_ASIDE = re.compile(
 def stated_times(text: str) -> tuple[str | None, int | None]:
     """The first clock time the message states, as HH:MM ("7:30pm" is 19:30, "noon" is
     12:00, "14h30" and "14 Uhr" too), and the length it states, in minutes: a range
-    ("2pm to 5pm", "from 9am until 11am": 180 and 120), else a stated length ("for two
+    ("2pm to 5pm", "from 9am until 11am", "2-4pm": 180, 120 and 120), else a stated length ("for two
     hours", "a 45-minute call"), if any. A bare number ("at 3") is not a time: it could
     be either half of the day. A time the message sets aside ("not 6:30", "forget the
     3pm slot", "instead of 2pm") is not the one it states, unless it states no other."""
@@ -77,6 +103,8 @@ def stated_times(text: str) -> tuple[str | None, int | None]:
     if len(found) > 1 and _RANGE.match(text[found[0].end() : found[1].start()]):
         end = _minutes(found[1])
         length = (end - start) % (24 * 60) or length
+    elif (first := _half_range(text, found[0])) is not None:
+        start, length = first, start - first
     return f"{start // 60:02d}:{start % 60:02d}", length
 
 

@@ -86,6 +86,8 @@ def test_what_names_no_day_resolves_to_none(phrase: str) -> None:
         ("The board meeting needs two hours.", None),  # an amount of time is no day
         ("Push it 30 minutes later", None),
         ("Make the retro an hour long", None),
+        ("Make the review two hours, from 2pm.", None),  # a length from a time: no day
+        ("Keep it 90 minutes until 5pm", None),
         ("Thanks, the meeting at noon went well!", None),  # a time of day is no day
         ("Convert 14:30 to 12-hour time.", None),
         ("Call the bank in 2 hours", "2026-11-25"),  # an offset from now: today

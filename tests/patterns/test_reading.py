@@ -66,6 +66,13 @@ def test_a_new_event_is_not_taken_for_a_change(text: str) -> None:
         ("late call 11pm to 1am", "23:00", 120),
         ("Set a sprint planning session on Monday at 10", None, None),  # 10am or pm?
         ("Midnight release party", "00:00", None),
+        # a range whose first half takes its part of the day from the second
+        ("Hold Thursday 2-4pm for the offsite prep", "14:00", 120),
+        ("Standup 9 to 9:15am", "09:00", 15),
+        ("lunch 11-1pm w/ Ana", "11:00", 120),
+        ("call 7 - 8 pm", "19:00", 60),
+        ("Dinner Dec 3-7pm?", "19:00", None),  # a day, then a time: no range
+        ("v2-3pm build review", "15:00", None),  # no bare hour before the dash
     ],
 )
 def test_stated_clock_times_are_read_by_code(

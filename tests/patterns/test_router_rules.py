@@ -289,3 +289,31 @@ async def test_someone_added_is_not_removed_by_the_same_change() -> None:
         )  # fmt: skip
     assert changed.participants == ["Dana", "Noah"]
     assert [d["change"] for d in done] == ["add_people"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a whole event of its own (day, start, length), sharing a word with the listed one
+        ("Hold Thursday 2-4pm for the design sprint.", "new_event"),
+        ("Reserve an hour on Monday at 10am for review prep.", "new_event"),
+        ("Thursday 9:00 to 9:45: design critique", "new_event"),
+        # the listed event named whole, or by its people: a change, whatever is stated
+        ("Move the design review to Thursday from 2pm to 3pm.", "modify_event"),
+        ("Dana's review: Thursday 2-4pm instead.", "modify_event"),
+        ("desgin review to Thursday 2pm for 90 min", "modify_event"),  # a typo is the name
+        # no length of its own, or no day: not a whole event, the model's route stands
+        ("Push the review to Thursday at 2pm.", "modify_event"),
+        ("Make the review two hours, from 2pm.", "modify_event"),
+    ],
+)
+def test_a_change_that_states_a_whole_event_sharing_a_word_is_a_new_event(
+    text: str, expected: str
+) -> None:
+    from patterns.calendar import Calendar
+    from patterns.router import RouteDecision, a_new_event_after_all
+
+    calendar = Calendar()
+    calendar.add(REVIEW_DETAILS)
+    decision = RouteDecision(description="x", request_type="modify_event", confidence_percent=90)
+    assert a_new_event_after_all(decision, calendar, text, WEDNESDAY).request_type == expected
