@@ -43,13 +43,12 @@ from ._reading import (
     hour_said,
     people_in,
     says_a_length,
-    short_title,
     stated_length,
     stated_times,
     title_in,
 )
 from ._tools import CalendarTools
-from ._wording import confirmation_text, describe, describe_event, done_text
+from ._wording import confirmation_text, describe, describe_event, done_text, short_title
 
 __all__ = [
     "NONE",

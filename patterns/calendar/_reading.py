@@ -12,6 +12,8 @@ import re
 from typing import Literal, NamedTuple
 
 from ._days import WEEKDAYS
+from ._foreign import in_english
+from ._wording import short_title
 
 # --- Clock times -------------------------------------------------------------------------------
 
@@ -24,6 +26,8 @@ _TIME = re.compile(
     # other languages' clock times: "14h30", "à 15h", "um 14 Uhr", "14.30 Uhr"
     r"|(?P<hh>[01]?\d|2[0-3])h(?P<mh>[0-5]\d)\b"
     r"|(?:(?<=à )|(?<=às )|(?<=a las ))(?P<hfr>[01]?\d|2[0-3])\s?h\b"
+    # "vendredi 11h": an hour of the day written so, 7h to 23h, is a time, not 11 hours
+    r"|(?<![\d.,])(?P<hbare>[7-9]|1\d|2[0-3])h\b"
     r"|(?P<hde>[01]?\d|2[0-3])(?:[.:](?P<mde>[0-5]\d))?\s?uhr\b"
     r"|(?P<word>noon|midday|midnight))",
     re.IGNORECASE,
@@ -71,7 +75,7 @@ def _minutes(match: re.Match[str]) -> int:
         return (hour + (12 if later else 0)) * 60 + int(match["mpd"] or 0)
     if match["h24"] is not None:
         return int(match["h24"]) * 60 + int(match["m24"])
-    for hours, minutes in (("hh", "mh"), ("hfr", "hfr_none"), ("hde", "mde")):
+    for hours, minutes in (("hh", "mh"), ("hfr", "hfr_none"), ("hbare", ""), ("hde", "mde")):
         if match[hours] is not None:
             return int(match[hours]) * 60 + int(match.groupdict().get(minutes) or 0)
     hour = int(match["h12"]) % 12 + (12 if match["ampm"].lower() == "p" else 0)
@@ -203,7 +207,10 @@ def _direction(text: str, match: re.Match[str]) -> Direction | None:
     after = (match["after"] or "").strip().lower()
     if after in _DIRECTIONS and after != "by":
         return _DIRECTIONS[after]
-    clause = _CLAUSE.split(text[: match.start()])[-1].lower().split()[-_BEFORE:]
+    words = _CLAUSE.split(text[: match.start()])[-1].lower().split()
+    # the last few words before the amount, and the clause's verb however far ("Retrasa
+    # la reunión de presupuesto media hora")
+    clause = words[:1] + words[1:][-_BEFORE:]
     found: list[Direction] = []
     for word in reversed(clause):
         if word in ("to", "into", "for"):  # "shorten it to 30 minutes": a length
@@ -218,7 +225,8 @@ def amounts(text: str) -> list[Amount]:
     """The amounts of time the message states, clock times aside, in order: "an hour
     later" (60, later), "15 minutes shorter" (15, shorter), "an extra half hour" (30,
     longer), "push it back by one hour" (60, later), "out a week" (10,080, later), "make
-    it 90 min" (90, a length)."""
+    it 90 min" (90, a length); in five other languages too ("eine Stunde später")."""
+    text = in_english(text)
     times = [range(*m.span()) for m in _TIME.finditer(text)]
     found = []
     for match in _AMOUNT.finditer(text):
@@ -259,39 +267,6 @@ def stated_length(text: str) -> int | None:
     length."""
     return next((a.minutes for a in amounts(text)
                  if a.direction is None and a.minutes <= 24 * 60), None)  # fmt: skip
-
-
-# --- Titles ------------------------------------------------------------------------------------
-
-TITLE_WORDS = 5
-_WHEN = re.compile(
-    rf"^(?:on|at|next|this|today|tonight|tomorrow|tmrw|from|by|before|after|every|"
-    rf"{'|'.join(WEEKDAYS)}|mon|tue|wed|thu|fri|sat|sun|"
-    r"jan\w*|feb\w*|mar\w*|apr\w*|may|jun\w*|jul\w*|aug\w*|sep\w*|oct\w*|nov\w*|dec\w*|"
-    r"\d.*)$",
-    re.IGNORECASE,
-)
-_REQUEST = re.compile(
-    r"^(?:please |pls |can you |could you |would you |)(?:schedule|book|set up|set|add|put|"
-    r"create|organi[sz]e|plan|arrange|block)\s+(?:an? |the |me )?",
-    re.IGNORECASE,
-)
-
-
-def short_title(name: str) -> str:
-    """The model's title, at most five words: a title that restates the request (its
-    day, its time, its purpose) is cut where the 'when' begins."""
-    words = _REQUEST.sub("", name.strip()).split()
-    if words:
-        words[0] = words[0][:1].upper() + words[0][1:]
-    if len(words) <= TITLE_WORDS:
-        return " ".join(words) or name.strip()
-    kept: list[str] = []
-    for word in words:
-        if _WHEN.match(word.strip(",.;:!?")) or word.lower() in ("to", "for", "about"):
-            break
-        kept.append(word)
-    return " ".join((kept or words)[:TITLE_WORDS]).strip(",.;:!?")
 
 
 # --- Requests to change an existing event --------------------------------------------------

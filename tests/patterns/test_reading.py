@@ -88,6 +88,11 @@ def test_stated_clock_times_are_read_by_code(
         ("Schedule a team meeting next Tuesday at 2pm with Alice", "Team meeting"),
         ("Team sync", "Team sync"),
         ("Quarterly planning offsite for the whole engineering org", "Quarterly planning offsite"),
+        # a slot of time for something: its purpose
+        ("Book 2 hours on Thursday at 3pm for grant writing", "Grant writing"),
+        ("Hold time for the offsite agenda the day after tomorrow", "The offsite agenda"),
+        ("Time management workshop for new managers", "Time management workshop"),
+        ("Meet the team the day after tomorrow at 3pm", "Meet the team"),
     ],
 )
 def test_a_title_is_at_most_five_words_and_leaves_out_the_when(name: str, title: str) -> None:
@@ -143,3 +148,31 @@ def test_the_chain_gate_reads_a_day_and_a_time_in_the_message(text: str, expecte
     from patterns.chain import states_when
 
     assert states_when(text, date(2026, 11, 25)) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes", "direction"),
+    [
+        ("Verschiebe die Retro um eine Stunde nach hinten.", 60, "later"),
+        ("Atrasa la reunión con Omar media hora.", 30, "later"),
+        ("Décale le point d'une heure plus tôt.", 60, "earlier"),
+        ("Rendi la riunione 15 minuti più lunga.", 15, "longer"),
+        ("Deixa a reunião 30 minutos mais curta.", 30, "shorter"),
+        ("Die Besprechung dauert zwei Stunden.", 120, None),
+        ("Réunion d'une heure et demie lundi", 90, None),
+    ],
+)
+def test_amounts_of_time_are_read_in_other_languages(
+    text: str, minutes: int, direction: str | None
+) -> None:
+    from patterns.calendar import amounts
+
+    assert [(a.minutes, a.direction) for a in amounts(text)] == [(minutes, direction)]
+
+
+def test_an_hour_of_the_day_written_with_h_is_a_time_not_a_length() -> None:
+    from patterns.calendar import amounts
+
+    assert stated_times("Décale la revue à vendredi 11h.") == ("11:00", None)
+    assert amounts("Décale la revue à vendredi 11h.") == []
+    assert stated_times("a 2h workshop at 3pm") == ("15:00", 120)  # a length below 7h
