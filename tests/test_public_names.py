@@ -142,6 +142,7 @@ PUBLIC = {
         "day_of",
         "find_day",
         "named",
+        "named_whole",
         "says_a_length",
         "people_in",
         "title_in",
