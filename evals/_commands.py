@@ -34,7 +34,7 @@ from .models import ModelConfig, from_flag, load_models
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
     from . import report
 
@@ -106,7 +106,7 @@ def _bar() -> AbstractContextManager[Progress | None]:
 
 
 def _progress(bar: Progress) -> Callable[[str, int, int], None]:
-    tasks: dict[str, Any] = {}
+    tasks: dict[str, TaskID] = {}
 
     def progress(label: str, done: int, total: int) -> None:
         if label not in tasks:
