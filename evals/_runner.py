@@ -425,8 +425,13 @@ def bounded(exchanges: list[Exchange], limit: int) -> list[Exchange]:
     def cut(text: str) -> str:
         return text if len(text) <= limit else f"{text[:limit]}… [cut: {len(text):,} characters]"
 
+    def fits(e: Exchange) -> bool:
+        return len(e.answer) <= limit and all(len(m.content) <= limit for m in e.messages)
+
     return [
-        e.model_copy(
+        e
+        if fits(e)
+        else e.model_copy(
             update={
                 "answer": cut(e.answer),
                 "messages": [m.model_copy(update={"content": cut(m.content)}) for m in e.messages],

@@ -4,7 +4,6 @@ structured answer or a tool call is interpreted and, when invalid, corrected."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from ._confidence import TOP_LOGPROBS, TokenConfident, decision_probability
 from ._errors import Attempt, InputError, ModelResponseError, StructuredOutputError
 from ._openai import excerpt
-from ._schema import compact, schema_of
+from ._schema import schema_of, schema_text
 from ._tools import Tool, ToolCall, ToolRetry
 
 if TYPE_CHECKING:
@@ -113,7 +112,7 @@ def structured(
         shape = {**shape, "logprobs": True, "top_logprobs": TOP_LOGPROBS}
     return dialogue(
         llm,
-        system=instructions(llm, system, schema),
+        system=instructions(llm, system, output_type),
         user=user,
         step=step,
         label=output_type.__name__,
@@ -158,7 +157,7 @@ def tool_dialogue(llm: LLM, tool: Tool, system: str, user: str, step: str) -> Di
     return dialogue(
         llm,
         system=instructions(
-            llm, f"{system}\n\nFill in the arguments of: {tool.description}", schema
+            llm, f"{system}\n\nFill in the arguments of: {tool.description}", tool.arguments
         ),
         user=user,
         step=step,
@@ -168,12 +167,12 @@ def tool_dialogue(llm: LLM, tool: Tool, system: str, user: str, step: str) -> Di
     )
 
 
-def instructions(llm: LLM, system: str, schema: dict[str, Any]) -> str:
+def instructions(llm: LLM, system: str, model: type[BaseModel]) -> str:
     if llm.mode == "json_schema":
         return system  # the endpoint enforces the schema, descriptions included
     if llm.prompt_schema == "none" and llm.mode == "json_object":
         return system  # the grammar built from the schema is the only copy
-    shown = compact(json.dumps(schema), llm.prompt_schema == "full")
+    shown = schema_text(model, llm.prompt_schema == "full")
     return f"{system}\n\nReply with one JSON object that matches this JSON schema: {shown}"
 
 

@@ -231,7 +231,7 @@ class LLM:
         if self.client is None:
             raise ConfigurationError("this LLM has no sync client; use LLM.from_env()")
         meter = Meter(trace if trace is not None else Trace(), step, self.model)
-        with chat_span(self.model, step, self.client.base_url) as span:
+        with chat_span(self.model, step, self.client) as span:
             try:
                 request = next(dialogue)
                 while True:
@@ -259,7 +259,7 @@ class LLM:
         if self.aclient is None:
             raise ConfigurationError("this LLM has no async client; use LLM.from_env()")
         meter = Meter(trace if trace is not None else Trace(), step, self.model)
-        with chat_span(self.model, step, self.aclient.base_url) as span:
+        with chat_span(self.model, step, self.aclient) as span:
             try:
                 request = next(dialogue)
                 while True:

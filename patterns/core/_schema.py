@@ -17,6 +17,12 @@ def schema_of(model: type[BaseModel]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=256)
+def schema_text(model: type[BaseModel], descriptions: bool = True) -> str:
+    """``compact`` of the model's schema, built once per model (a JSON dump a call)."""
+    return compact(json.dumps(schema_of(model)), descriptions)
+
+
+@lru_cache(maxsize=256)
 def compact(schema_json: str, descriptions: bool = True) -> str:
     dropped = {"title"} if descriptions else {"title", "description"}
     return json.dumps(_without(json.loads(schema_json), dropped), separators=(",", ":"))

@@ -240,10 +240,12 @@ def span(name: str, attributes: Mapping[str, AttributeValue | None] | None = Non
     return NO_SPAN if found is None else SpanScope(found, name, attributes or {})
 
 
-def chat_span(model: str, step: str, base_url: object | None) -> SpanScope:
-    """One typed call: every request of it, validation retries included."""
+def chat_span(model: str, step: str, client: object | None) -> SpanScope:
+    """One typed call: every request of it, validation retries included (``client``'s
+    ``base_url`` is read only when tracing is on: the SDK builds it on every read)."""
     if tracer() is None:
         return NO_SPAN
+    base_url = getattr(client, "base_url", None)
     host = urlsplit(str(base_url)) if base_url is not None else None
     return span(
         f"chat {model}",
