@@ -101,6 +101,17 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"|\b(exact|full|complete|original) (prompt|instructions|text) (the|that|your) "
         r"(developer|operator|system|creator)s?\b"
         r"|\bprompt (the|your) (developer|operator|creator)s? gave you\b"
+        # what the assistant was told before the user came, referred to in any words
+        r"|\b(what|whatever|everything|anything|all)( that)? (you (were|have been|'ve been|"
+        r"got) (told|given|instructed|asked)|(was|were|has been|had been) (said|told|given|"
+        r"written) to you)\b"
+        r"|\bhow you (were|have been|are|got) (\w+ )?(instructed|told|programmed|set up|"
+        r"configured|trained|prompted|designed) to\b"
+        r"|\b(define|defines|govern|governs|control|controls|shape|shapes|determine|"
+        r"determines|drive|drives) (your|the assistant'?s|the bot'?s|the model'?s) "
+        r"(behaviou?r|responses|answers|personality|conduct|actions)\b"
+        r"|\b(print|show|dump|output|reveal|display|list|tell)\b.{0,40}?\b(internal|hidden) "
+        r"(state|variables|memory|data|settings|config\w*)\b"
     ),
     "role_change": (
         r"\bact(ing)? as (an? |the )?(\w+ ){0,2}(ai|assistant|model|bot|system|admin\w*|"
@@ -137,6 +148,18 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         # (g) an order addressed to the model inside the message
         r"|\b(task|instruction|order|command|note|message)s? (for|to) (the|this) (ai|"
         r"assistant|bot|model|llm)\b"
+        # (h) a mode the assistant is told it is in; an evil or unrestricted double
+        r"|\b(you'?re|you are|you'?ll be) (now )?in \w+ mode\b"
+        r"|\b(debug|diagnostic|developer|admin|sudo|root|unsafe|unlocked|dev) mode\b"
+        r"|\b(be|become|play|turn into) (my |an? |the )?(evil|rogue|dark|unhinged|unfiltered|"
+        r"jailbroken|uncensored) (twin|version|clone|double|side|assistant|ai|bot)\b"
+        # (i) a world without its rules, to act in
+        r"|\b(there are|there're|there is|you have) no (rules|polic(y|ies)|restrictions|limits|"
+        r"guidelines|guardrails|safeguards|constraints)\b"
+        # (j) a new master: it works for, or takes orders from, the writer
+        r"|\byou (now )?(work|answer|report) (for|to) me\b"
+        r"|\byou no longer (work|answer|report) (for|to)\b"
+        r"|\b(take|follow|accept) (your )?(orders|instructions|commands) (only )?from me\b"
     ),
     "hidden_markup": (
         r"</?(system|assistant|user|instructions?|admin|developer|sys)\b[^>]*>"
@@ -164,6 +187,13 @@ SCREEN_PATTERNS: dict[ScreenFlag, str] = {
         r"\bto\s+\S+@\S+"
         r"|\b(print|show|list|tell|give|reveal|dump|output)\b.{0,60}?\b(other|all|every) "
         r"(users?|customers|accounts)\b"
+        # secrets handed over, in any words; an outside address put on every event
+        r"|\b(hand over|give|provide|disclose|surrender)\b.{0,40}?\b(stored|saved|cached|"
+        r"all|the|your) (tokens|api keys|keys|passwords|credentials|secrets)\b"
+        r"|\b(invite|add|cc|bcc|include)\s+\S+@\S+.{0,30}?\b(all|every|each)\b"
+        r"|\b(copy|put|paste|list|collect|gather|dump|export)\b.{0,30}?\b(all|every|"
+        r"everyone'?s)\b.{0,30}?\b(participants?|attendees?|invitees?|guests?|contacts?|"
+        r"users?)('s|')? (e-?mails?|e-?mail addresses|addresses|phone numbers)\b"
     ),
 }
 OTHER_LANGUAGES: dict[ScreenFlag, str] = {
@@ -175,6 +205,11 @@ OTHER_LANGUAGES: dict[ScreenFlag, str] = {
         r"indicaciones|instructions|r[eè]gles|consignes|anweisungen|regeln|vorgaben|"
         r"istruzioni|regole|instru[cç][oõ]es|regras)\b"
         r"|(忽略|无视|忘记|忘掉).{0,20}?(指令|指示|规则|提示)"
+        # Dutch, Japanese, Korean, Russian (added 2026-12-08)
+        r"|\b(negeer|vergeet)\b.{0,60}?\b(instructies|regels|richtlijnen|opdrachten)\b"
+        r"|(指示|命令|ルール|プロンプト).{0,20}?(無視|忘れ)"
+        r"|(지시|명령|규칙|프롬프트).{0,20}?(무시|잊어)"
+        r"|(игнорируй\w*|забудь\w*|не обращай\w*).{0,60}?(инструкци\w*|правил\w*|указани\w*)"
         r"|\b(olvida\w*|ignora\w*|oublie\w*|vergiss\w*|dimentica\w*|esque[cç]a\w*)\b.{0,40}?"
         r"(\bte (dijeron|han dicho)|\bt'a (dit|été dit)|on t'a dit|\bdir gesagt|\bti (hanno|"
         r"è stato) detto|\bte disseram|\blo anterior\b|\btout ce qui pr[eé]c[eè]de|"
@@ -182,7 +217,10 @@ OTHER_LANGUAGES: dict[ScreenFlag, str] = {
     ),
     "system_prompt_request": (
         r"\b(prompt|mensaje|invite) (del? )?(sistema|syst[eè]me)\b|\bsystem-?prompt\b"
-        r"|\bprompt di sistema\b|\bprompt do sistema\b|系统提示"
+        r"|\bprompt di sistema\b|\bprompt do sistema\b|系统提示|システムプロンプト|시스템 프롬프트"
+        r"|\bsysteemprompt\b|системн\w* (промпт|подсказк\w*|инструкци\w*)"
+        r"|\b(je|jouw|uw) (\w+ )?(instructies|regels|richtlijnen)\b"
+        r"|\b(твои|ваши) (\w+ )?(инструкции|правила)\b"
         r"|\b(muestra\w*|revela\w*|montre\w*|r[eé]v[eè]le\w*|zeig\w*|verrate?\w*|"
         r"mostra\w*|rivela\w*)\b.{0,60}?\b(instrucciones|instructions|consignes|anweisungen|"
         r"istruzioni|instru[cç][oõ]es|prompt)\b"
@@ -204,20 +242,24 @@ OTHER_LANGUAGES: dict[ScreenFlag, str] = {
 }
 """Other languages, by the same categories (read on the normalised text)."""
 
-SCREEN = {
-    flag: re.compile(
-        pattern + ("|" + OTHER_LANGUAGES[flag] if flag in OTHER_LANGUAGES else ""),
-        re.IGNORECASE | re.DOTALL,
-    )
-    for flag, pattern in SCREEN_PATTERNS.items()
-}
-
 _LOOKALIKES = str.maketrans(
     # Cyrillic and Greek letters that look like Latin ones, in both cases (a payload in
     # base64 is case-sensitive, so the mapping keeps case).
     "аеорсухіјѕԁһӏԛԝɡαεοριτυνκηχАВСЕНІЈКМОРЅТХУΑΒΕΗΙΚΜΝΟΡΤΥΧΖ",
     "aeopcyxijsdhlqwgaeopituvknxABCEHIJKMOPSTXYABEHIKMNOPTYXZ",
 )
+
+SCREEN = {
+    # written as people write; read, like the text, with look-alike letters mapped (the
+    # Cyrillic letters of a Russian order among them)
+    flag: re.compile(
+        (pattern + ("|" + OTHER_LANGUAGES[flag] if flag in OTHER_LANGUAGES else "")).translate(
+            _LOOKALIKES
+        ),
+        re.IGNORECASE | re.DOTALL,
+    )
+    for flag, pattern in SCREEN_PATTERNS.items()
+}
 
 
 def _unmasked(text: str) -> str:
