@@ -321,7 +321,9 @@ def _decoded(text: str) -> list[str]:
     found = []
     for run in _BASE64.findall(text):
         whole = run.rstrip("=")
-        whole = whole[: len(whole) - len(whole) % 4]
+        if len(whole) % 4 == 1:  # no whole byte in its last character: a run cut short
+            whole = whole[:-1]
+        whole += "=" * (-len(whole) % 4)  # padding left off (or cut) is put back
         try:
             decoded = _printable(base64.b64decode(whole, validate=True))
         except (binascii.Error, ValueError):
