@@ -66,6 +66,7 @@ from .calendar import (
     named_whole,
     run_on_demo_calendar,
     says_a_length,
+    says_someone_leaves,
     stated_length,
     stated_times,
 )
@@ -408,12 +409,14 @@ def fallbacks(
     chosen: Sequence[ChangeKind], tried: Sequence[ChangeKind], text: str, event: Event
 ) -> list[ChangeKind]:
     """What to try, in turn, when the kinds tried change nothing: someone the message names
-    joining, someone in the event it names leaving, the length it states, then the
-    model's first choice as it stands."""
+    joining, someone in the event it names leaving (when it says someone leaves), the
+    length it states, then the model's first choice as it stands."""
     order: list[ChangeKind] = ["add_people"]
-    # someone named as part of the event's own name ("1:1 with Priya") names the event
+    # someone named as part of the event's own name ("1:1 with Priya") names the event;
+    # someone named apart leaves only if the message says someone does ("Kim is bringing
+    # snacks to the planning session" takes no one off it)
     named_apart = [p for p in event.participants if p.lower() not in event.name.lower()]
-    if leaving(named_apart, event, text):
+    if leaving(named_apart, event, text) and says_someone_leaves(text):
         order.append("remove_people")
     if stated_length(text) is not None:
         order.append("set_length")

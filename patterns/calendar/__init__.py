@@ -18,6 +18,7 @@ from ._changes import (
     mentioned,
     named,
     named_whole,
+    says_someone_leaves,
 )
 from ._days import WEEKDAYS, DaySource, day_of, find_day, resolve_day
 from ._demo import demo_calendar, run_on_demo_calendar
@@ -94,6 +95,7 @@ __all__ = [
     "resolve_start",
     "run_on_demo_calendar",
     "says_a_length",
+    "says_someone_leaves",
     "short_title",
     "stated_length",
     "stated_times",

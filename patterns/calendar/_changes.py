@@ -144,6 +144,29 @@ def leaving(names: list[str], event: Event, text: str) -> list[str]:
             if p.lower() in {n.strip().lower() for n in names} and _words(p) <= said]  # fmt: skip
 
 
+_LEAVES = re.compile(
+    # someone taken off, or declining: in English and the five other languages the
+    # calendar reads (a verb's stem, however it is conjugated)
+    r"\b(?:remove|removing|drop(?:ped|ping)?(?! by| in\b)|uninvite|exclude|excuse|kick|"
+    r"(?:take|pull|get|leave|count|cross|strike|scratch) \w+(?: \w+)? (?:off|out)|"
+    r"off (?:the|of|it)|out of|swap|replace|skip\w*|sit\w* out|"
+    r"(?:pull|pulled|drop|dropped|back|backed|bow|bowed|opt|opted) out|"
+    r"(?:won'?t|will not|can'?t|cannot|can not|couldn'?t|isn'?t|is not|aren'?t|not) (?:be )?"
+    r"(?:able to )?(?:make|come|coming|join|joining|attend|attending|be there|be at|be in)|"
+    r"no longer (?:needed|coming|joining|attending|in|on|part)|"
+    r"quit\w*|saca\w*|elimin\w*|enl[eè]v\w*|retir\w*|supprim\w*|entfern\w*|streich\w*|"
+    r"togli\w*|rimuov\w*|remov\w*|tir[ae]\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def says_someone_leaves(text: str) -> bool:
+    """Whether the message says someone is taken off or does not come ("drop Omar", "Tom
+    can't make the kickoff", "Quita a Bob"): evidence for taking someone off an event
+    beyond naming them ("Kim is bringing snacks to the planning session" is not)."""
+    return bool(_LEAVES.search(text))
+
+
 class ChangeError(ValueError):
     """A change that cannot be applied to the event (a length of zero, say)."""
 

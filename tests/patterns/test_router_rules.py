@@ -139,6 +139,46 @@ def test_when_the_kinds_chosen_change_nothing_the_stated_ones_are_tried() -> Non
                      REVIEW) == ["add_people", "remove_people"]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # someone named beside the event, saying nothing of leaving (statements, notes,
+        # e-mails): no one is taken off, whatever kinds the model chose
+        "Dana is bringing the prototypes to the review.",
+        "Dana might drop by the review after lunch.",
+        "Send Dana the review deck, she can't open the old link.",
+        "Dana ran the review really well last week.",
+        "Ask Dana for her notes on the review.",
+    ],
+)
+def test_someone_named_is_not_taken_off_unless_the_message_says_so(text: str) -> None:
+    from patterns.router import fallbacks
+
+    assert "remove_people" not in fallbacks(["move", "shift"], ["move"], text, REVIEW)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dana can't make the review.",
+        "Dana won't be coming to the review after all.",
+        "Strike Dana off the review.",
+        "Dana backed out of the review.",
+        "Dana is no longer needed at the review.",
+        "Dana dropped out, fix the review.",
+        "Saca a Dana de la revisión.",
+        "Enlève Dana de la revue.",
+        "Dana aus dem Review entfernen.",
+        "Togli Dana dalla revisione.",
+        "Retire a Dana da revisão.",
+    ],
+)
+def test_someone_named_is_taken_off_when_the_message_says_they_leave(text: str) -> None:
+    from patterns.router import fallbacks
+
+    assert "remove_people" in fallbacks(["move", "shift"], ["move"], text, REVIEW)
+
+
 def test_people_join_or_leave_only_as_the_message_names_them() -> None:
     from patterns.calendar import joining, leaving
 
