@@ -144,6 +144,7 @@ PUBLIC = {
         "named",
         "named_whole",
         "says_a_length",
+        "says_someone_leaves",
         "people_in",
         "title_in",
         "DaySource",
