@@ -5,6 +5,7 @@
                  change, so route again (new_event | other)
               -> new_event, but the message gives no day and names a listed event
                  (code): a change to it (modify_event)
+              -> new_event, but code reads no day and no time in it: other
               -> modify_event, but the message states a whole event of its own (a day, a
                  start, a length) and names listed events only by a word they share
                  (code): a new event
@@ -307,6 +308,20 @@ def a_change_after_all(decision: RouteDecision, calendar: Calendar, text: str,
     return decision.model_copy(update={"request_type": "modify_event"})
 
 
+def no_event_without_a_when(decision: RouteDecision, text: str, today: date) -> RouteDecision:
+    """A new event for a message in which code reads no day (today or later) and no clock
+    time is not an event ("What is the capital of France?", "Thanks, the meeting
+    yesterday went well"): the details step would have to invent when it is. Routed as
+    other (the gate rejects it)."""
+    if decision.request_type != "new_event" or stated_times(text)[0] is not None:
+        return decision
+    day = find_day(text, today)
+    if day is not None and day >= today:
+        return decision
+    logger.info("routed as a new event, but no day or time is stated: other")
+    return decision.model_copy(update={"request_type": "other"})
+
+
 def a_new_event_after_all(decision: RouteDecision, calendar: Calendar, text: str,
                           today: date) -> RouteDecision:  # fmt: skip
     """A change for a message that states a whole event of its own (a day, a start and a
@@ -556,6 +571,7 @@ async def route_calendar_request(
     decision = await not_a_change(llm, text, await classify(llm, text, trace, examples),
                                   calendar, trace)  # fmt: skip
     decision = a_change_after_all(decision, calendar, text, clock().date())
+    decision = no_event_without_a_when(decision, text, clock().date())
     decision = a_new_event_after_all(decision, calendar, text, clock().date())
     logger.info("routed to %s (confidence %.2f)", decision.request_type, decision.confidence)
     if rejection := gate(decision, threshold):

@@ -19,12 +19,13 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "orchestra": ("orchestra.ORCHESTRA",),
     "chain_e2e": ("e2e.CHAIN_E2E",),
     "router_e2e": ("e2e.ROUTER_E2E",),
+    "router_others": ("e2e.ROUTER_OTHERS",),
     "calendar": ("calendar.CHAIN", "calendar.ROUTER", "calendar.PARALLEL", "calendar.SCREEN",
                  "calendar.SCREEN_PARAPHRASES"),
-    "e2e": ("e2e.CHAIN_E2E", "e2e.ROUTER_E2E"),
+    "e2e": ("e2e.CHAIN_E2E", "e2e.ROUTER_E2E", "e2e.ROUTER_OTHERS"),
     "all": ("calendar.CHAIN", "calendar.ROUTER", "calendar.PARALLEL", "calendar.SCREEN",
             "calendar.SCREEN_PARAPHRASES", "e2e.CHAIN_E2E", "e2e.ROUTER_E2E",
-            "orchestra.ORCHESTRA"),
+            "e2e.ROUTER_OTHERS", "orchestra.ORCHESTRA"),
 }  # fmt: skip
 """Each built-in name (or group) and where its suites are defined (module.NAME)."""
 

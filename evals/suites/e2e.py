@@ -75,6 +75,14 @@ def events_and_changes() -> Dataset[str, E2EExpected]:
     return source.model_copy(update={"cases": cases, "name": f"{source.name}_router"})
 
 
+def others() -> Dataset[str, E2EExpected]:
+    """The messages that ask for no change to the calendar (questions, notes, e-mails,
+    statements that name listed events and their people, injections)."""
+    source = load(DATASET, str, E2EExpected)
+    cases = [c for c in source.cases if c.expected is not None and c.expected.route == "other"]
+    return source.model_copy(update={"cases": cases, "name": f"{source.name}_others"})
+
+
 # --- The chain, end to end ---------------------------------------------------------------
 
 
@@ -337,4 +345,29 @@ ROUTER_E2E = Suite(
     extra={"quick_group": "kind", "quick_per_group": 3},
 )
 
-SUITES = [CHAIN_E2E, ROUTER_E2E]
+
+def _untouched(case: Case[Any, Any], o: RouterOutput) -> CheckResult:
+    edits = [*(e.id for e in o.added), *(e.id for e in o.changed), *o.removed]
+    return CheckResult(value=not edits, expected=True, passed=not edits,
+                       reason=f"edited {edits}" if edits else None)  # fmt: skip
+
+
+ROUTER_OTHERS = Suite(
+    name="router_others",
+    dataset=others,
+    input_type=str,
+    expected_type=E2EExpected,
+    task=run_router,
+    checks=[Check("untouched", _untouched), Check("route", _route)],
+    measures=[
+        Accuracy("untouched", name="router_others.calendar_unchanged"),
+        Accuracy("route", name="router_others.route"),
+    ],
+    group_by=("split", "kind"),
+    sources=[router, Path(__file__), seeded_module],
+    extra={"quick_group": "kind", "quick_per_group": 3},
+)
+"""The whole router on messages that ask for no change: the calendar afterwards must be
+as it was (an edit nobody asked for is the failure router_e2e cannot see)."""
+
+SUITES = [CHAIN_E2E, ROUTER_E2E, ROUTER_OTHERS]

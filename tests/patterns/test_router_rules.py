@@ -357,3 +357,23 @@ def test_a_change_that_states_a_whole_event_sharing_a_word_is_a_new_event(
     calendar.add(REVIEW_DETAILS)
     decision = RouteDecision(description="x", request_type="modify_event", confidence_percent=90)
     assert a_new_event_after_all(decision, calendar, text, WEDNESDAY).request_type == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # no day and no clock time that code reads: not an event, whatever the route said
+        ("Who won the match last night?", "other"),
+        ("Put bread and cheese on the grocery list.", "other"),
+        ("Great session earlier, thank you all!", "other"),
+        # a day, a time, or both: the route stands
+        ("Dinner with Sofia on Saturday.", "new_event"),
+        ("Gym at 6:30pm.", "new_event"),
+        ("Book a haircut next Tuesday at 10.", "new_event"),
+    ],
+)
+def test_a_new_event_needs_a_day_or_a_time(text: str, expected: str) -> None:
+    from patterns.router import RouteDecision, no_event_without_a_when
+
+    decision = RouteDecision(description="x", request_type="new_event", confidence_percent=90)
+    assert no_event_without_a_when(decision, text, WEDNESDAY).request_type == expected
