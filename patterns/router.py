@@ -5,7 +5,8 @@
                  change, so route again (new_event | other)
               -> new_event, but the message gives no day and names a listed event
                  (code): a change to it (modify_event)
-              -> new_event, but code reads no day and no time in it: other
+              -> new_event, but code reads no day and no time in it, or it asks a
+                 question (code): other
               -> modify_event, but the message states a whole event of its own (a day, a
                  start, a length) and names listed events only by a word they share
                  (code): a new event
@@ -53,6 +54,7 @@ from .calendar import (
     amounts,
     amounts_of_time,
     apply,
+    asks_a_question,
     calendar_link,
     day_of,
     describe_event,
@@ -308,17 +310,20 @@ def a_change_after_all(decision: RouteDecision, calendar: Calendar, text: str,
     return decision.model_copy(update={"request_type": "modify_event"})
 
 
-def no_event_without_a_when(decision: RouteDecision, text: str, today: date) -> RouteDecision:
+def not_an_event_after_all(decision: RouteDecision, text: str, today: date) -> RouteDecision:
     """A new event for a message in which code reads no day (today or later) and no clock
-    time is not an event ("What is the capital of France?", "Thanks, the meeting
-    yesterday went well"): the details step would have to invent when it is. Routed as
-    other (the gate rejects it)."""
-    if decision.request_type != "new_event" or stated_times(text)[0] is not None:
+    time, or that ends by asking something (``asks_a_question``: "Can you book ...?"
+    aside), is not an event ("What is the capital of France?", "Thanks, the meeting
+    yesterday went well", "The train leaves at 7:45 tomorrow, right?"): the details step
+    would have to invent when it is, or answer a question with an event. Routed as other
+    (the gate rejects it)."""
+    if decision.request_type != "new_event":
         return decision
     day = find_day(text, today)
-    if day is not None and day >= today:
+    stated = stated_times(text)[0] is not None or (day is not None and day >= today)
+    if stated and not asks_a_question(text):
         return decision
-    logger.info("routed as a new event, but no day or time is stated: other")
+    logger.info("routed as a new event, but it states no when or asks a question: other")
     return decision.model_copy(update={"request_type": "other"})
 
 
@@ -571,7 +576,7 @@ async def route_calendar_request(
     decision = await not_a_change(llm, text, await classify(llm, text, trace, examples),
                                   calendar, trace)  # fmt: skip
     decision = a_change_after_all(decision, calendar, text, clock().date())
-    decision = no_event_without_a_when(decision, text, clock().date())
+    decision = not_an_event_after_all(decision, text, clock().date())
     decision = a_new_event_after_all(decision, calendar, text, clock().date())
     logger.info("routed to %s (confidence %.2f)", decision.request_type, decision.confidence)
     if rejection := gate(decision, threshold):

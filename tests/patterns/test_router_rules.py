@@ -366,6 +366,9 @@ def test_a_change_that_states_a_whole_event_sharing_a_word_is_a_new_event(
         ("Who won the match last night?", "other"),
         ("Put bread and cheese on the grocery list.", "other"),
         ("Great session earlier, thank you all!", "other"),
+        # a question, even with a when, asks for an answer, not an event
+        ("Is the pool open on Sunday at 8am?", "other"),
+        ("Could you book a table for two on Friday at 8pm?", "new_event"),  # a request
         # a day, a time, or both: the route stands
         ("Dinner with Sofia on Saturday.", "new_event"),
         ("Gym at 6:30pm.", "new_event"),
@@ -373,7 +376,7 @@ def test_a_change_that_states_a_whole_event_sharing_a_word_is_a_new_event(
     ],
 )
 def test_a_new_event_needs_a_day_or_a_time(text: str, expected: str) -> None:
-    from patterns.router import RouteDecision, no_event_without_a_when
+    from patterns.router import RouteDecision, not_an_event_after_all
 
     decision = RouteDecision(description="x", request_type="new_event", confidence_percent=90)
-    assert no_event_without_a_when(decision, text, WEDNESDAY).request_type == expected
+    assert not_an_event_after_all(decision, text, WEDNESDAY).request_type == expected
